@@ -37,23 +37,55 @@ pub fn apply(info: &ResourceInfo, obj: &mut Value) {
     }
 }
 
-/// Create-only preparation the real server does in its strategies (call after `apply` on create).
+/// Create-only preparation the real server does in its strategies (call after `apply`, once
+/// `metadata.name` and `metadata.uid` are set).
 ///
 /// Namespaces get the `kubernetes` finalizer; it is not part of `apply` because the
 /// namespace controller removes it later through `/finalize`, which must not re-add it.
+/// Jobs without `manualSelector: true` get the generated `controller-uid` selector and
+/// the matching pod template labels.
 pub fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
-    if (info.group, info.kind) != ("", "Namespace") {
-        return;
+    match (info.group, info.kind) {
+        ("", "Namespace") => with_spec(obj, kubernetes_finalizer),
+        ("batch", "Job") => job_selector(obj),
+        _ => {}
     }
-    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else { return };
+}
+
+fn kubernetes_finalizer(spec: &mut Map<String, Value>) {
     let kubernetes = Value::from("kubernetes");
     match spec.get_mut("finalizers") {
         Some(Value::Array(list)) if !list.contains(&kubernetes) => list.push(kubernetes),
-        Some(Value::Array(_)) => {}
         None | Some(Value::Null) => {
             spec.insert("finalizers".into(), json!(["kubernetes"]));
         }
         Some(_) => {}
+    }
+}
+
+/// Kubernetes' `generateSelector` for Jobs.
+fn job_selector(obj: &mut Value) {
+    let text = |ptr: &str| obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (name, uid) = (text("/metadata/name"), text("/metadata/uid"));
+    if uid.is_empty() || obj.pointer("/spec/manualSelector") == Some(&Value::Bool(true)) {
+        return;
+    }
+    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else { return };
+    let template_labels =
+        ensure_map(spec, "template").and_then(|t| ensure_map(t, "metadata")).and_then(|m| ensure_map(m, "labels"));
+    if let Some(labels) = template_labels {
+        for (key, value) in [
+            ("job-name", &name),
+            ("batch.kubernetes.io/job-name", &name),
+            ("controller-uid", &uid),
+            ("batch.kubernetes.io/controller-uid", &uid),
+        ] {
+            labels.entry(key).or_insert_with(|| Value::from(value.as_str()));
+        }
+    }
+    let match_labels = ensure_map(spec, "selector").and_then(|s| ensure_map(s, "matchLabels"));
+    if let Some(match_labels) = match_labels {
+        match_labels.entry("batch.kubernetes.io/controller-uid").or_insert_with(|| Value::from(uid.as_str()));
     }
 }
 
@@ -138,7 +170,10 @@ fn service(spec: &mut Map<String, Value>) {
 }
 
 fn client_ip_timeout(spec: &mut Map<String, Value>) {
-    let has_timeout = spec.get("sessionAffinityConfig").and_then(|c| c.pointer("/clientIP/timeoutSeconds")).is_some_and(|t| !t.is_null());
+    let has_timeout = spec
+        .get("sessionAffinityConfig")
+        .and_then(|c| c.pointer("/clientIP/timeoutSeconds"))
+        .is_some_and(|t| !t.is_null());
     if !has_timeout {
         spec.insert("sessionAffinityConfig".into(), json!({"clientIP": {"timeoutSeconds": 10800}}));
     }
@@ -292,7 +327,8 @@ fn stateful_set(spec: &mut Map<String, Value>) {
 
 fn job(obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else { return };
-    let template_labels = m.get("spec").and_then(|s| s.pointer("/template/metadata/labels")).filter(|l| l.is_object()).cloned();
+    let template_labels =
+        m.get("spec").and_then(|s| s.pointer("/template/metadata/labels")).filter(|l| l.is_object()).cloned();
     if let (Some(labels), Some(meta)) = (template_labels, ensure_map(m, "metadata")) {
         let own_empty = meta.get("labels").and_then(Value::as_object).is_none_or(Map::is_empty);
         if own_empty {

@@ -75,7 +75,10 @@ fn with_meta(obj: &Value, field: &str, extra: &[(&str, &str)]) -> Option<String>
 fn pod(obj: &Value, field: &str) -> Option<String> {
     let value = match field {
         "spec.nodeName" | "spec.host" => text(obj, "spec.nodeName"),
-        "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName" | "status.phase"
+        "spec.restartPolicy"
+        | "spec.schedulerName"
+        | "spec.serviceAccountName"
+        | "status.phase"
         | "status.nominatedNodeName" => text(obj, field),
         "spec.hostNetwork" => flag(obj, field),
         "status.podIP" => pod_ip(obj),
@@ -191,7 +194,8 @@ mod tests {
 
     #[test]
     fn unsupported_messages_match_each_kind() {
-        let msg = |group: &str, plural: &str, f: &str| lookup(group, "v1", plural).map(|i| unsupported_field_error(i, f));
+        let msg =
+            |group: &str, plural: &str, f: &str| lookup(group, "v1", plural).map(|i| unsupported_field_error(i, f));
         assert_eq!(msg("", "pods", "spec.foo").as_deref(), Some("field label not supported: spec.foo"));
         assert_eq!(msg("batch", "jobs", "x").as_deref(), Some("field label \"x\" not supported for batchv1.Job"));
         assert_eq!(

@@ -401,11 +401,7 @@ impl Parser {
             return Err(e.to_string());
         }
         let at_end = matches!(self.peek().0, Tok::End | Tok::Comma);
-        let op = if negated {
-            Some(Operator::DoesNotExist)
-        } else {
-            at_end.then_some(Operator::Exists)
-        };
+        let op = if negated { Some(Operator::DoesNotExist) } else { at_end.then_some(Operator::Exists) };
         Ok((lit, op))
     }
 
@@ -539,10 +535,7 @@ impl FieldSelector {
 
     /// The value an `=` requirement pins `field` to, if any (used to narrow lookups).
     pub fn requires_exact_match(&self, field: &str) -> Option<&str> {
-        self.requirements
-            .iter()
-            .find(|r| r.field == field && r.op == FieldOperator::Equals)
-            .map(|r| r.value.as_str())
+        self.requirements.iter().find(|r| r.field == field && r.op == FieldOperator::Equals).map(|r| r.value.as_str())
     }
 
     /// Whether an object matches; `get` returns a field's value, `None` counting as empty.
@@ -594,7 +587,9 @@ fn split_terms(s: &str) -> Vec<&str> {
 fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
     for (i, _) in term.char_indices() {
         let rest = &term[i..];
-        for (text, op) in [("!=", FieldOperator::NotEquals), ("==", FieldOperator::Equals), ("=", FieldOperator::Equals)] {
+        for (text, op) in
+            [("!=", FieldOperator::NotEquals), ("==", FieldOperator::Equals), ("=", FieldOperator::Equals)]
+        {
             if let Some(value) = rest.strip_prefix(text) {
                 return Some((&term[..i], op, value));
             }
@@ -609,9 +604,7 @@ fn unescape(s: &str) -> Result<String, SelectorError> {
     for c in s.chars() {
         if in_slash {
             if !matches!(c, '\\' | ',' | '=') {
-                return Err(SelectorError::Field(format!(
-                    "invalid field selector: invalid escape sequence: \\{c}"
-                )));
+                return Err(SelectorError::Field(format!("invalid field selector: invalid escape sequence: \\{c}")));
             }
             out.push(c);
             in_slash = false;
@@ -682,7 +675,10 @@ mod tests {
         assert_eq!(parse_err("x in a"), "unable to parse requirement: found 'a' expected: '('");
         assert_eq!(parse_err("x in (a b)"), "unable to parse requirement: found 'b', expected: ',' or ')'");
         assert_eq!(parse_err("!a=b"), "found '=', expected: ',' or 'end of string'");
-        assert_eq!(parse_err("a>b"), "unable to parse requirement: values[0]: Invalid value: \"b\": for 'Gt', 'Lt' operators, the value must be an integer");
+        assert_eq!(
+            parse_err("a>b"),
+            "unable to parse requirement: values[0]: Invalid value: \"b\": for 'Gt', 'Lt' operators, the value must be an integer"
+        );
         assert!(parse_err("a=-x").starts_with(
             "unable to parse requirement: values[0][a]: Invalid value: \"-x\": a valid label must be an empty string or consist of alphanumeric characters"
         ));
@@ -761,7 +757,8 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for s in ["(", ")", "!", "!!", "a in (", "a in (,", "a in ((", "é=ü", "a\0=b", "a=(b)", "x notin", "<", "a<"] {
+        for s in ["(", ")", "!", "!!", "a in (", "a in (,", "a in ((", "é=ü", "a\0=b", "a=(b)", "x notin", "<", "a<"]
+        {
             let _ = LabelSelector::parse(s);
             let _ = FieldSelector::parse(s);
         }

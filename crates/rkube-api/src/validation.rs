@@ -23,6 +23,9 @@ use crate::resources::ResourceInfo;
 
 /// Validates `obj` on create (`old` is `None`) or update (`old` is the stored object).
 pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+    if let Some(bad) = [Some(obj), old].into_iter().flatten().find(|v| !v.is_object()) {
+        return vec![type_invalid(format!("expected an object, found {bad}"))];
+    }
     let result = match (info.group, info.kind) {
         ("", "Pod") => pod::validate(obj, old),
         ("", "Service") => service::validate(obj, old),
@@ -79,13 +82,19 @@ impl From<&Path> for String {
 type Errors = Vec<FieldError>;
 
 /// Decodes a JSON value into a typed API object, reporting a type mismatch as one error.
+/// `apiVersion` and `kind` are dropped first: the caller already chose the type.
 fn decode<T: DeserializeOwned>(obj: &Value) -> Result<T, FieldError> {
-    serde_json::from_value(obj.clone()).map_err(|e| FieldError {
-        kind: FieldErrorKind::TypeInvalid,
-        field: String::new(),
-        value: None,
-        detail: e.to_string(),
-    })
+    let mut body = obj.clone();
+    if let Some(m) = body.as_object_mut() {
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+    serde_json::from_value(body).map_err(|e| type_invalid(e.to_string()))
+}
+
+/// A body that does not decode into the resource's type.
+fn type_invalid(detail: String) -> FieldError {
+    FieldError { kind: FieldErrorKind::TypeInvalid, field: String::new(), value: None, detail }
 }
 
 /// Serializes a typed value for printing in an error, as Go's `json.Marshal` would.
@@ -102,7 +111,7 @@ fn nonnegative(errs: &mut Errors, path: &Path, v: i64) {
 
 /// `field: Invalid value: new: field is immutable` when a value changed on update.
 fn immutable(errs: &mut Errors, path: &Path, new: Value, old: &Value) {
-    if &new != old {
+    if pruned(&new) != pruned(old) {
         errs.push(FieldError::invalid(path, new, "field is immutable"));
     }
 }
@@ -118,6 +127,27 @@ fn required_name(errs: &mut Errors, path: &Path, value: &str, check: fn(&str) ->
         errs.push(FieldError::required(path, ""));
     } else {
         format_errors(errs, path, value, check(value));
+    }
+}
+
+/// A copy without nulls, empty lists and empty maps, for Kubernetes' semantic equality
+/// (which treats nil and empty alike).
+fn pruned(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), pruned(v))).filter(|(_, v)| !is_empty_value(v)).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(pruned).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
     }
 }
 

@@ -73,6 +73,12 @@ async fn route(app: &Arc<App>, user: &User, req: Request) -> Result<Response, Ap
         }
         _ => {}
     }
+    if path == "/openapi/v3" || path == "/openapi/v3/" {
+        return Ok(json_response(200, &crate::openapi::root()));
+    }
+    if let Some(rel) = path.strip_prefix("/openapi/v3/") {
+        return crate::openapi::document(rel).map(|d| json_response(200, &d)).ok_or_else(ApiError::path_not_found);
+    }
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     match parse_path(&path)? {
         PathKind::Root { legacy } if discovery::wants_aggregated(&accept) => {

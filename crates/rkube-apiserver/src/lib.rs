@@ -9,6 +9,7 @@ pub mod auth;
 pub mod discovery;
 pub mod handlers;
 pub mod object;
+pub mod openapi;
 pub mod patch;
 pub mod registry;
 pub mod request;

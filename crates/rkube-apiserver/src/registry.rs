@@ -135,7 +135,7 @@ impl Filter {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         for req in fields.requirements() {
             if fields::field_value(info, &json!({}), &req.field).is_none() {
-                return Err(ApiError::bad_request(fields::unsupported_field_message(&req.field)));
+                return Err(ApiError::bad_request(fields::unsupported_field_error(info, &req.field)));
             }
         }
         Ok(Filter { labels, fields, info })
@@ -292,6 +292,7 @@ impl Registry {
             meta.remove("generation");
         }
         defaults::apply(info, &mut obj);
+        defaults::prepare_for_create(info, &mut obj);
         strategy.prepare_create(&mut obj);
         let name = meta_str(&obj, "name").to_string();
         let errors = validation::validate(info, &obj, None);

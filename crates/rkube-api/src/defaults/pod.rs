@@ -145,7 +145,9 @@ fn volume(v: &mut Map<String, Value>) {
     if let Some(p) = map_mut(v, "projected") {
         each_item(p, "sources", projection);
     }
-    if let Some(spec) = map_mut(v, "ephemeral").and_then(|e| map_mut(e, "volumeClaimTemplate")).and_then(|t| map_mut(t, "spec")) {
+    if let Some(spec) =
+        map_mut(v, "ephemeral").and_then(|e| map_mut(e, "volumeClaimTemplate")).and_then(|t| map_mut(t, "spec"))
+    {
         set_missing(spec, "volumeMode", json!("Filesystem"));
     }
     if let Some(image) = map_mut(v, "image") {
@@ -214,10 +216,16 @@ fn image_tag(image: &str) -> Option<&str> {
 
 fn valid_repository(repo: &str) -> bool {
     let remote = match repo.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => rest,
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => {
+            rest
+        }
         _ => repo,
     };
-    !remote.is_empty() && remote.split('/').all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')))
+    !remote.is_empty()
+        && remote.split('/').all(|c| {
+            !c.is_empty()
+                && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        })
 }
 
 fn valid_tag(tag: &str) -> bool {

@@ -12,18 +12,22 @@ fn defaulted(group: &str, plural: &str, mut obj: Value) -> Value {
 
 #[test]
 fn pod_gets_kubernetes_defaults() {
-    let pod = defaulted("", "pods", json!({
-        "metadata": {"name": "p"},
-        "spec": {"containers": [
-            {"name": "a", "image": "busybox", "ports": [{"containerPort": 80}],
-             "env": [{"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-             "livenessProbe": {"httpGet": {"port": 80}},
-             "resources": {"limits": {"cpu": "1"}}},
-            {"name": "b", "image": "rkube.test/busybox:1", "imagePullPolicy": "Never"},
-            {"name": "c", "image": "nginx@sha256:abc"}
-        ],
-        "volumes": [{"name": "v"}, {"name": "cm", "configMap": {"name": "x"}}]}
-    }));
+    let pod = defaulted(
+        "",
+        "pods",
+        json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [
+                {"name": "a", "image": "busybox", "ports": [{"containerPort": 80}],
+                 "env": [{"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                 "livenessProbe": {"httpGet": {"port": 80}},
+                 "resources": {"limits": {"cpu": "1"}}},
+                {"name": "b", "image": "rkube.test/busybox:1", "imagePullPolicy": "Never"},
+                {"name": "c", "image": "nginx@sha256:abc"}
+            ],
+            "volumes": [{"name": "v"}, {"name": "cm", "configMap": {"name": "x"}}]}
+        }),
+    );
     let spec = &pod["spec"];
     assert_eq!(spec["restartPolicy"], "Always");
     assert_eq!(spec["dnsPolicy"], "ClusterFirst");
@@ -39,8 +43,11 @@ fn pod_gets_kubernetes_defaults() {
     assert_eq!(a["terminationMessagePolicy"], "File");
     assert_eq!(a["ports"][0]["protocol"], "TCP");
     assert_eq!(a["env"][0]["valueFrom"]["fieldRef"]["apiVersion"], "v1");
-    assert_eq!(a["livenessProbe"], json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
-        "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}));
+    assert_eq!(
+        a["livenessProbe"],
+        json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
+        "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
+    );
     assert_eq!(a["resources"]["requests"], json!({"cpu": "1"}));
     assert_eq!(spec["containers"][1]["imagePullPolicy"], "Never");
     assert_eq!(spec["containers"][1]["resources"], json!({}));
@@ -61,8 +68,12 @@ fn pull_policy_follows_the_tag() {
 
 #[test]
 fn defaults_never_overwrite_client_values() {
-    let pod = defaulted("", "pods", json!({"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
-        "containers": [{"name": "a", "image": "x", "livenessProbe": {"exec": {"command": ["true"]}, "periodSeconds": 3}}]}}));
+    let pod = defaulted(
+        "",
+        "pods",
+        json!({"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
+        "containers": [{"name": "a", "image": "x", "livenessProbe": {"exec": {"command": ["true"]}, "periodSeconds": 3}}]}}),
+    );
     assert_eq!(pod["spec"]["restartPolicy"], "Never");
     assert_eq!(pod["spec"]["terminationGracePeriodSeconds"], 0);
     assert_eq!(pod["spec"]["containers"][0]["livenessProbe"]["periodSeconds"], 3);
@@ -70,9 +81,16 @@ fn defaults_never_overwrite_client_values() {
 
 #[test]
 fn workloads_get_their_defaults() {
-    let d = defaulted("apps", "deployments", json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x:1"}]}}}}));
+    let d = defaulted(
+        "apps",
+        "deployments",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x:1"}]}}}}),
+    );
     assert_eq!(d["spec"]["replicas"], 1);
-    assert_eq!(d["spec"]["strategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}));
+    assert_eq!(
+        d["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    );
     assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
     assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
     assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Always");
@@ -82,17 +100,30 @@ fn workloads_get_their_defaults() {
     let sts = defaulted("apps", "statefulsets", json!({"spec": {}}));
     assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
     assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
-    assert_eq!(sts["spec"]["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+    assert_eq!(
+        sts["spec"]["persistentVolumeClaimRetentionPolicy"],
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+    );
 }
 
 #[test]
 fn jobs_and_cronjobs() {
-    let job = defaulted("batch", "jobs", json!({"metadata": {"name": "j"},
-        "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": {"restartPolicy": "Never"}}}}));
+    let job = defaulted(
+        "batch",
+        "jobs",
+        json!({"metadata": {"name": "j"},
+        "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": {"restartPolicy": "Never"}}}}),
+    );
     let spec = &job["spec"];
-    for (k, v) in [("completions", json!(1)), ("parallelism", json!(1)), ("backoffLimit", json!(6)),
-        ("completionMode", json!("NonIndexed")), ("suspend", json!(false)),
-        ("podReplacementPolicy", json!("TerminatingOrFailed")), ("manualSelector", json!(false))] {
+    for (k, v) in [
+        ("completions", json!(1)),
+        ("parallelism", json!(1)),
+        ("backoffLimit", json!(6)),
+        ("completionMode", json!("NonIndexed")),
+        ("suspend", json!(false)),
+        ("podReplacementPolicy", json!("TerminatingOrFailed")),
+        ("manualSelector", json!(false)),
+    ] {
         assert_eq!(spec[k], v, "{k}");
     }
     assert_eq!(job["metadata"]["labels"], json!({"a": "b"}));
@@ -135,8 +166,12 @@ fn small_kinds() {
     let ns = defaulted("", "namespaces", json!({"metadata": {"name": "dev"}}));
     assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "dev");
     assert_eq!(ns["status"]["phase"], "Active");
-    let rb = defaulted("rbac.authorization.k8s.io", "rolebindings", json!({"roleRef": {"kind": "Role", "name": "r"},
-        "subjects": [{"kind": "User", "name": "u"}, {"kind": "ServiceAccount", "name": "s"}]}));
+    let rb = defaulted(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        json!({"roleRef": {"kind": "Role", "name": "r"},
+        "subjects": [{"kind": "User", "name": "u"}, {"kind": "ServiceAccount", "name": "s"}]}),
+    );
     assert_eq!(rb["roleRef"]["apiGroup"], "rbac.authorization.k8s.io");
     assert_eq!(rb["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io");
     assert!(rb["subjects"][1].get("apiGroup").is_none());
@@ -156,9 +191,34 @@ fn namespace_finalizer_on_create_only() {
 }
 
 #[test]
+fn job_selector_is_generated_on_create() {
+    let Some(info) = lookup("batch", "v1", "jobs") else { return };
+    let mut job = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
+    apply(info, &mut job);
+    prepare_for_create(info, &mut job);
+    assert_eq!(job["spec"]["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"],
+        json!({"job-name": "pi", "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": "u-1", "batch.kubernetes.io/controller-uid": "u-1"})
+    );
+    assert!(job["metadata"].get("labels").is_none());
+    let mut manual = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"manualSelector": true}});
+    prepare_for_create(info, &mut manual);
+    assert!(manual["spec"].get("selector").is_none());
+}
+
+#[test]
 fn odd_shapes_do_not_panic() {
-    for obj in [json!(null), json!([1]), json!({"spec": 5}), json!({"spec": {"containers": "x", "volumes": [1, null]}}),
-        json!({"spec": {"template": []}}), json!({"stringData": {"a": 1}}), json!({"status": {"capacity": 3}})] {
+    for obj in [
+        json!(null),
+        json!([1]),
+        json!({"spec": 5}),
+        json!({"spec": {"containers": "x", "volumes": [1, null]}}),
+        json!({"spec": {"template": []}}),
+        json!({"stringData": {"a": 1}}),
+        json!({"status": {"capacity": 3}}),
+    ] {
         for info in crate::resources::all() {
             let mut o = obj.clone();
             apply(info, &mut o);

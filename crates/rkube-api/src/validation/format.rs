@@ -3,7 +3,6 @@
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const LABEL_KEY_MSG: &str =
@@ -39,7 +38,9 @@ fn is_lower_alnum(c: u8) -> bool {
 fn matches_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
-        (Some(&f), Some(&l)) => is_lower_alnum(f) && is_lower_alnum(l) && b.iter().all(|&c| is_lower_alnum(c) || c == b'-'),
+        (Some(&f), Some(&l)) => {
+            is_lower_alnum(f) && is_lower_alnum(l) && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+        }
         _ => false,
     }
 }
@@ -97,23 +98,6 @@ fn subdomain(s: &str, unit: Unit) -> Vec<String> {
     errs
 }
 
-/// RFC 1035 label (must start with a letter), as `IsDNS1035Label`.
-pub fn dns1035_label(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 63 {
-        errs.push(max_len(63, Unit::Characters));
-    }
-    let starts_alpha = s.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
-    if !(starts_alpha && matches_dns_label(s)) {
-        errs.push(regex_error(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
-            DNS1035_LABEL_FMT,
-            &["my-name", "abc-123"],
-        ));
-    }
-    errs
-}
-
 /// Label key or other qualified name (`prefix/name`), as `IsLabelKey`.
 pub fn label_key(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
@@ -141,7 +125,10 @@ pub fn label_key(s: &str) -> Vec<String> {
         errs.push(format!("name part {}", max_len(63, Unit::Bytes)));
     }
     if !matches_label_name(name) {
-        errs.push(format!("name part {}", regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])));
+        errs.push(format!(
+            "name part {}",
+            regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
+        ));
     }
     errs
 }
@@ -232,7 +219,10 @@ pub fn env_var_name(s: &str) -> Vec<String> {
         errs.push("environment variable name must be non-empty".to_string());
     }
     if s.chars().any(|c| !(' '..='~').contains(&c) || c == '=') {
-        errs.push("a valid environment variable name must consist only of printable ASCII characters other than '='".to_string());
+        errs.push(
+            "a valid environment variable name must consist only of printable ASCII characters other than '='"
+                .to_string(),
+        );
     }
     errs
 }
@@ -245,7 +235,9 @@ mod tests {
     fn subdomain_message_is_exact() {
         assert_eq!(
             dns1123_subdomain("Foo_bar"),
-            vec!["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]
+            vec![
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            ]
         );
         assert!(dns1123_subdomain("a.b-c.d").is_empty());
         assert_eq!(dns1123_subdomain(&"a".repeat(254))[0], "must be no more than 253 characters");
@@ -257,11 +249,16 @@ mod tests {
         assert!(dns1123_label("-a")[0].contains("(e.g. 'my-name',  or '123-abc', regex used"));
         assert!(label_key("example.com/My_Name-1").is_empty());
         assert_eq!(label_key("/a"), vec!["prefix part must be non-empty"]);
-        assert_eq!(label_key("a/"), vec!["name part must be non-empty".to_string(), format!("name part {}", regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"]))]);
+        assert_eq!(
+            label_key("a/"),
+            vec![
+                "name part must be non-empty".to_string(),
+                format!("name part {}", regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"]))
+            ]
+        );
         assert!(label_key("a/b/c")[0].starts_with("a valid label key must consist of"));
         assert_eq!(label_value(&"x".repeat(64)), vec!["must be no more than 63 bytes"]);
         assert!(label_value("").is_empty());
-        assert!(dns1035_label("1abc")[0].starts_with("a DNS-1035 label"));
     }
 
     #[test]

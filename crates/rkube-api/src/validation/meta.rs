@@ -52,7 +52,12 @@ fn on_create(m: &ObjectMeta, namespaced: bool, name_fn: NameFn) -> Errors {
     let path = Path::root("metadata");
     let generate_name = m.generate_name.as_deref().unwrap_or_default();
     if !generate_name.is_empty() {
-        format_errors(&mut errs, &path.child("generateName"), generate_name, name_fn(&mask_trailing_dash(generate_name)));
+        format_errors(
+            &mut errs,
+            &path.child("generateName"),
+            generate_name,
+            name_fn(&mask_trailing_dash(generate_name)),
+        );
     }
     let name = m.name.as_deref().unwrap_or_default();
     if name.is_empty() {
@@ -114,8 +119,18 @@ fn on_update(new: &ObjectMeta, old: &ObjectMeta) -> Errors {
     immutable(&mut errs, &path.child("name"), text(&new.name), &text(&old.name));
     immutable(&mut errs, &path.child("namespace"), text(&new.namespace), &text(&old.namespace));
     immutable(&mut errs, &path.child("uid"), text(&new.uid), &text(&old.uid));
-    immutable(&mut errs, &path.child("creationTimestamp"), json(&new.creation_timestamp), &json(&old.creation_timestamp));
-    immutable(&mut errs, &path.child("deletionTimestamp"), json(&new.deletion_timestamp), &json(&old.deletion_timestamp));
+    immutable(
+        &mut errs,
+        &path.child("creationTimestamp"),
+        json(&new.creation_timestamp),
+        &json(&old.creation_timestamp),
+    );
+    immutable(
+        &mut errs,
+        &path.child("deletionTimestamp"),
+        json(&new.deletion_timestamp),
+        &json(&old.deletion_timestamp),
+    );
     immutable(
         &mut errs,
         &path.child("deletionGracePeriodSeconds"),
@@ -137,7 +152,10 @@ fn no_new_finalizers(errs: &mut Errors, path: &Path, new: &ObjectMeta, old: &Obj
         let quoted: Vec<String> = extra.iter().map(|f| format!("{f:?}")).collect();
         errs.push(FieldError::forbidden(
             &path.child("finalizers"),
-            format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", quoted.join(", ")),
+            format!(
+                "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                quoted.join(", ")
+            ),
         ));
     }
 }
@@ -188,7 +206,11 @@ fn owner_reference(errs: &mut Errors, path: &Path, r: &OwnerReference) {
     if r.api_version.is_empty() {
         errs.push(FieldError::required(&path.child("apiVersion"), "must not be empty"));
     } else if !version_ok {
-        errs.push(FieldError::invalid(&path.child("apiVersion"), r.api_version.as_str(), "must be <group>/<version> or <version>"));
+        errs.push(FieldError::invalid(
+            &path.child("apiVersion"),
+            r.api_version.as_str(),
+            "must be <group>/<version> or <version>",
+        ));
     }
     for (field, value) in [("kind", &r.kind), ("name", &r.name), ("uid", &r.uid)] {
         if value.is_empty() {
@@ -206,7 +228,11 @@ fn finalizers(errs: &mut Errors, path: &Path, list: &[String]) {
     }
     let has = |name: &str| list.iter().any(|f| f == name);
     if has("orphan") && has("foregroundDeletion") {
-        errs.push(FieldError::invalid(path, Value::from(list.to_vec()), "finalizer orphan and foregroundDeletion cannot be both set"));
+        errs.push(FieldError::invalid(
+            path,
+            Value::from(list.to_vec()),
+            "finalizer orphan and foregroundDeletion cannot be both set",
+        ));
     }
 }
 
@@ -218,10 +244,8 @@ pub(super) fn label_selector(errs: &mut Errors, path: &Path, sel: Option<&LabelS
         let p = path.child("matchExpressions").index(i);
         let values = req.values.as_deref().unwrap_or_default();
         match req.operator.as_str() {
-            "In" | "NotIn" if values.is_empty() => errs.push(FieldError::required(
-                &p.child("values"),
-                "must be specified when `operator` is 'In' or 'NotIn'",
-            )),
+            "In" | "NotIn" if values.is_empty() => errs
+                .push(FieldError::required(&p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'")),
             "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(FieldError::forbidden(
                 &p.child("values"),
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",

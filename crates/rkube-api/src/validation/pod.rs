@@ -53,12 +53,23 @@ fn pod_spec(spec: &PodSpec, path: &Path) -> Errors {
     let volumes = volumes(&mut errs, &path.child("volumes"), spec.volumes.as_deref().unwrap_or_default());
     let mut names = BTreeSet::new();
     containers(&mut errs, &path.child("containers"), &spec.containers, &volumes, &mut names);
-    init_containers(&mut errs, &path.child("initContainers"), spec.init_containers.as_deref().unwrap_or_default(), &volumes, &mut names);
+    init_containers(
+        &mut errs,
+        &path.child("initContainers"),
+        spec.init_containers.as_deref().unwrap_or_default(),
+        &volumes,
+        &mut names,
+    );
     if spec.host_network == Some(true) {
         host_network_ports(&mut errs, path, spec);
     }
     one_of(&mut errs, &path.child("restartPolicy"), spec.restart_policy.as_deref(), &["Always", "OnFailure", "Never"]);
-    one_of(&mut errs, &path.child("dnsPolicy"), spec.dns_policy.as_deref(), &["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]);
+    one_of(
+        &mut errs,
+        &path.child("dnsPolicy"),
+        spec.dns_policy.as_deref(),
+        &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
+    );
     meta::labels(&mut errs, &path.child("nodeSelector"), spec.node_selector.as_ref());
     scalars(&mut errs, path, spec);
     tolerations(&mut errs, &path.child("tolerations"), spec.tolerations.as_deref().unwrap_or_default());
@@ -81,7 +92,12 @@ fn optional_name(errs: &mut Errors, path: &Path, value: Option<&str>, check: fn(
 }
 
 fn scalars(errs: &mut Errors, path: &Path, spec: &PodSpec) {
-    optional_name(errs, &path.child("serviceAccountName"), spec.service_account_name.as_deref(), format::dns1123_subdomain);
+    optional_name(
+        errs,
+        &path.child("serviceAccountName"),
+        spec.service_account_name.as_deref(),
+        format::dns1123_subdomain,
+    );
     optional_name(errs, &path.child("nodeName"), spec.node_name.as_deref(), format::dns1123_subdomain);
     if let Some(v) = spec.active_deadline_seconds
         && !(1..=MAX_INT32).contains(&v)
@@ -90,7 +106,12 @@ fn scalars(errs: &mut Errors, path: &Path, spec: &PodSpec) {
     }
     optional_name(errs, &path.child("hostname"), spec.hostname.as_deref(), format::dns1123_label);
     optional_name(errs, &path.child("subdomain"), spec.subdomain.as_deref(), format::dns1123_label);
-    optional_name(errs, &path.child("priorityClassName"), spec.priority_class_name.as_deref(), format::dns1123_subdomain);
+    optional_name(
+        errs,
+        &path.child("priorityClassName"),
+        spec.priority_class_name.as_deref(),
+        format::dns1123_subdomain,
+    );
     if let Some(p) = spec.preemption_policy.as_deref() {
         one_of(errs, &path.child("preemptionPolicy"), Some(p), &["PreemptLowerPriority", "Never"]);
     }
@@ -123,7 +144,12 @@ fn volume_source(path: &Path, v: &Volume) -> Errors {
         _ => errs.push(FieldError::forbidden(path, "may not specify more than 1 volume type")),
     }
     if let Some(s) = &v.secret {
-        required_name(&mut errs, &path.child("secret").child("secretName"), s.secret_name.as_deref().unwrap_or_default(), no_check);
+        required_name(
+            &mut errs,
+            &path.child("secret").child("secretName"),
+            s.secret_name.as_deref().unwrap_or_default(),
+            no_check,
+        );
         file_mode(&mut errs, &path.child("secret").child("defaultMode"), s.default_mode);
     }
     if let Some(c) = &v.config_map {
@@ -149,7 +175,13 @@ fn file_mode(errs: &mut Errors, path: &Path, mode: Option<i32>) {
     }
 }
 
-fn containers(errs: &mut Errors, path: &Path, list: &[Container], volumes: &BTreeSet<String>, names: &mut BTreeSet<String>) {
+fn containers(
+    errs: &mut Errors,
+    path: &Path,
+    list: &[Container],
+    volumes: &BTreeSet<String>,
+    names: &mut BTreeSet<String>,
+) {
     if list.is_empty() {
         errs.push(FieldError::required(path, ""));
         return;
@@ -167,7 +199,13 @@ fn containers(errs: &mut Errors, path: &Path, list: &[Container], volumes: &BTre
     host_ports(errs, path, list);
 }
 
-fn init_containers(errs: &mut Errors, path: &Path, list: &[Container], volumes: &BTreeSet<String>, names: &mut BTreeSet<String>) {
+fn init_containers(
+    errs: &mut Errors,
+    path: &Path,
+    list: &[Container],
+    volumes: &BTreeSet<String>,
+    names: &mut BTreeSet<String>,
+) {
     for (i, c) in list.iter().enumerate() {
         let p = path.index(i);
         container(errs, &p, c, volumes);
@@ -189,7 +227,10 @@ fn init_containers(errs: &mut Errors, path: &Path, list: &[Container], volumes: 
         ];
         for (field, set) in forbidden {
             if set {
-                errs.push(FieldError::forbidden(&p.child(field), "may not be set for init containers without restartPolicy=Always"));
+                errs.push(FieldError::forbidden(
+                    &p.child(field),
+                    "may not be set for init containers without restartPolicy=Always",
+                ));
             }
         }
     }
@@ -201,7 +242,12 @@ fn container(errs: &mut Errors, path: &Path, c: &Container, volumes: &BTreeSet<S
     if c.image.as_deref().unwrap_or_default().is_empty() {
         errs.push(FieldError::required(&path.child("image"), ""));
     }
-    one_of(errs, &path.child("terminationMessagePolicy"), c.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
+    one_of(
+        errs,
+        &path.child("terminationMessagePolicy"),
+        c.termination_message_policy.as_deref(),
+        &["File", "FallbackToLogsOnError"],
+    );
     ports(errs, &path.child("ports"), c.ports.as_deref().unwrap_or_default());
     env(errs, &path.child("env"), c.env.as_deref().unwrap_or_default());
     mounts(errs, &path.child("volumeMounts"), c.volume_mounts.as_deref().unwrap_or_default(), volumes);
@@ -288,10 +334,19 @@ fn env(errs: &mut Errors, path: &Path, list: &[EnvVar]) {
         format_errors(errs, &p.child("name"), &e.name, format::env_var_name(&e.name));
         if let Some(from) = &e.value_from {
             let vf = p.child("valueFrom");
-            let sources = [from.field_ref.is_some(), from.resource_field_ref.is_some(), from.config_map_key_ref.is_some(),
-                from.secret_key_ref.is_some(), from.file_key_ref.is_some()];
+            let sources = [
+                from.field_ref.is_some(),
+                from.resource_field_ref.is_some(),
+                from.config_map_key_ref.is_some(),
+                from.secret_key_ref.is_some(),
+                from.file_key_ref.is_some(),
+            ];
             if !sources.contains(&true) {
-                errs.push(FieldError::invalid(&vf, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"));
+                errs.push(FieldError::invalid(
+                    &vf,
+                    "",
+                    "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+                ));
             } else if sources.iter().filter(|s| **s).count() > 1 {
                 errs.push(FieldError::invalid(&vf, "", "may not have more than one field specified at a time"));
             }
@@ -395,12 +450,20 @@ fn toleration(errs: &mut Errors, path: &Path, t: &Toleration) {
         ));
     }
     if t.toleration_seconds.is_some() && effect != "NoExecute" {
-        errs.push(FieldError::invalid(&path.child("effect"), effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+        errs.push(FieldError::invalid(
+            &path.child("effect"),
+            effect,
+            "effect must be 'NoExecute' when `tolerationSeconds` is set",
+        ));
     }
     match operator {
         "" | "Equal" => format_errors(errs, &path.child("operator"), value, format::label_value(value)),
         "Exists" if !value.is_empty() => {
-            errs.push(FieldError::invalid(&path.child("operator"), json(t), "value must be empty when `operator` is 'Exists'"));
+            errs.push(FieldError::invalid(
+                &path.child("operator"),
+                json(t),
+                "value must be empty when `operator` is 'Exists'",
+            ));
         }
         "Exists" => {}
         other => errs.push(FieldError::not_supported(&path.child("operator"), other, &["Equal", "Exists"])),
@@ -433,7 +496,12 @@ fn update(new: &PodSpec, old: &PodSpec) -> Errors {
     if !deadline_update(&mut errs, &path, new.active_deadline_seconds, old.active_deadline_seconds) {
         return errs;
     }
-    added_tolerations(&mut errs, &path.child("tolerations"), new.tolerations.as_deref().unwrap_or_default(), old.tolerations.as_deref().unwrap_or_default());
+    added_tolerations(
+        &mut errs,
+        &path.child("tolerations"),
+        new.tolerations.as_deref().unwrap_or_default(),
+        old.tolerations.as_deref().unwrap_or_default(),
+    );
     if normalized(new) != normalized(old) && normalized(&munged(new, old)) != normalized(old) {
         errs.push(FieldError::forbidden(&path, format!("pod updates may not change fields other than {UPDATABLE}")));
     }
@@ -452,7 +520,11 @@ fn same_containers(errs: &mut Errors, path: &Path, new: &[Container], old: &[Con
             errs.push(FieldError::required(&path.index(i).child("image"), ""));
         }
         if image.trim() != image {
-            errs.push(FieldError::invalid(&path.index(i).child("image"), image, "must not have leading or trailing whitespace"));
+            errs.push(FieldError::invalid(
+                &path.index(i).child("image"),
+                image,
+                "must not have leading or trailing whitespace",
+            ));
         }
     }
     true
@@ -479,9 +551,9 @@ fn deadline_update(errs: &mut Errors, path: &Path, new: Option<i64>, old: Option
 }
 
 fn added_tolerations(errs: &mut Errors, path: &Path, new: &[Toleration], old: &[Toleration]) {
-    let kept = old.iter().all(|o| {
-        new.iter().any(|n| Toleration { toleration_seconds: n.toleration_seconds, ..o.clone() } == *n)
-    });
+    let kept = old
+        .iter()
+        .all(|o| new.iter().any(|n| Toleration { toleration_seconds: n.toleration_seconds, ..o.clone() } == *n));
     if !kept {
         errs.push(FieldError::forbidden(path, "existing toleration can not be modified except its tolerationSeconds"));
     }
@@ -507,24 +579,5 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
 
 /// JSON with empty lists and maps dropped: Kubernetes compares nil and empty as equal.
 fn normalized(spec: &PodSpec) -> Value {
-    prune(json(spec))
-}
-
-fn prune(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter().map(|(k, v)| (k, prune(v))).filter(|(_, v)| !is_empty_value(v)).collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(prune).collect()),
-        other => other,
-    }
-}
-
-fn is_empty_value(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(m) => m.is_empty(),
-        _ => false,
-    }
+    super::pruned(&json(spec))
 }
