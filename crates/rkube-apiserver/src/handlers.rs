@@ -24,6 +24,10 @@ use crate::watch;
 /// Largest request body accepted, as in Kubernetes (3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
+/// Subresources the registry serves itself; the node-proxied ones
+/// (log, exec, attach, portforward, proxy) arrive with the kubelet.
+const SERVED_SUBRESOURCES: &[&str] = &["status", "scale", "binding", "eviction", "finalize"];
+
 /// Everything a request handler needs.
 pub struct App {
     pub registry: Registry,
@@ -177,6 +181,11 @@ async fn resource(app: &Arc<App>, user: &User, t: Target, req: Request) -> Resul
             "{} is forbidden: User \"{}\" cannot {verb} resource \"{}\" in API group \"{}\"",
             t.info.plural, user.name, t.info.plural, t.info.group
         )));
+    }
+    if let Some(sub) = t.subresource.as_deref().filter(|s| !SERVED_SUBRESOURCES.contains(s)) {
+        let mut err = ApiError::path_not_found();
+        err.message = format!("the {sub} subresource of {} is not served by this server yet", t.info.plural);
+        return Err(err);
     }
     let reg = &app.registry;
     let name = t.name.clone().unwrap_or_default();

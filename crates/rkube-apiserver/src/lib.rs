@@ -6,6 +6,7 @@
 //! controllers or reach into other components: they are its clients.
 
 pub mod auth;
+mod bootstrap;
 pub mod discovery;
 pub mod handlers;
 pub mod object;
@@ -13,6 +14,7 @@ pub mod openapi;
 pub mod patch;
 pub mod registry;
 pub mod request;
+pub mod service_ips;
 pub mod strategy;
 pub mod subresources;
 pub mod tls;
@@ -35,27 +37,47 @@ use crate::watch_cache::WatchCache;
 /// Namespaces every cluster has from the start.
 pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// Build the API server over `store`: fill the watch cache and create the
-/// system namespaces.
+/// What the API server needs to know about the cluster it serves.
+pub struct Config {
+    /// The address clients and pods reach the API server at.
+    pub advertise_ip: std::net::IpAddr,
+    /// The HTTPS port.
+    pub port: u16,
+    /// The Service network; its first address is the `kubernetes` Service.
+    pub service_network: service_ips::ServiceNetwork,
+}
+
+/// Build the API server over `store`: fill the watch cache, create the
+/// system namespaces and the `kubernetes` Service.
 pub async fn build(
     store: Arc<dyn Store>,
     authn: Box<dyn Authenticator>,
     authz: Box<dyn Authorizer>,
-    server_address: String,
+    config: Config,
 ) -> Result<Arc<App>, ApiError> {
     let cache = WatchCache::start(store.clone()).await?;
-    let registry = Registry { store, cache };
-    let namespaces = resources::lookup("", "v1", "namespaces").ok_or_else(|| ApiError::internal("namespaces not served"))?;
+    let service_ips = service_ips::Allocator { store: store.clone(), network: config.service_network };
+    let registry = Registry { store, cache, service_ips };
     for ns in SYSTEM_NAMESPACES {
-        let t = Target { info: namespaces, namespace: None, name: None, subresource: None, watch_path: false };
         let obj = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
-        match registry.create(&t, obj, false).await {
-            Ok(_) => {}
-            Err(e) if e.reason == "AlreadyExists" => {}
-            Err(e) => return Err(e),
-        }
+        ensure(&registry, "namespaces", None, obj).await?;
     }
+    bootstrap::kubernetes_service(&registry, &config).await?;
+    let server_address = std::net::SocketAddr::new(config.advertise_ip, config.port).to_string();
     Ok(Arc::new(App { registry, authn, authz, server_address }))
+}
+
+/// Create a core/v1 object unless it exists.
+async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, obj: serde_json::Value) -> Result<(), ApiError> {
+    let info = resources::lookup("", "v1", plural)
+        .or_else(|| resources::lookup("discovery.k8s.io", "v1", plural))
+        .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
+    let t = Target { info, namespace: namespace.map(str::to_string), name: None, subresource: None, watch_path: false };
+    match registry.create(&t, obj, false).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.reason == "AlreadyExists" => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The router serving every path of the API.

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::object::{finalizers, meta_mut, meta_str, now_rfc3339, rfc3339_in, set_resource_version, spec_part, to_stored};
 use crate::request::{Query, Target};
+use crate::service_ips::Allocator;
 use crate::strategy::{self, DeleteMode};
 use crate::watch_cache::{CachedObject, WatchCache};
 
@@ -22,6 +23,11 @@ const PATCH_RETRIES: usize = 5;
 pub struct Registry {
     pub store: Arc<dyn Store>,
     pub cache: Arc<WatchCache>,
+    pub service_ips: Allocator,
+}
+
+fn is_service(info: &ResourceInfo) -> bool {
+    info.group.is_empty() && info.kind == "Service"
 }
 
 /// Options of a delete, from the body's DeleteOptions and the query.
@@ -102,6 +108,29 @@ fn store_err(info: &ResourceInfo, name: &str, e: rkube_store::Error) -> ApiError
             ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"))
         }
         E::Unavailable(msg) => ApiError::unavailable(format!("storage is unavailable: {msg}")),
+    }
+}
+
+/// A Service update that omits its cluster IP or node ports keeps the
+/// allocated ones, as Kubernetes does.
+fn keep_allocations(new: &mut Value, old: &Value) {
+    let spec = &old["spec"];
+    if new["spec"]["clusterIP"].as_str().unwrap_or_default().is_empty() && spec["clusterIP"].is_string() {
+        new["spec"]["clusterIP"] = spec["clusterIP"].clone();
+        if new["spec"].get("clusterIPs").is_none_or(Value::is_null) {
+            new["spec"]["clusterIPs"] = spec["clusterIPs"].clone();
+        }
+    }
+    let old_ports = spec["ports"].as_array().cloned().unwrap_or_default();
+    for port in new["spec"]["ports"].as_array_mut().into_iter().flatten() {
+        if port.get("nodePort").is_some_and(|p| !p.is_null()) {
+            continue;
+        }
+        let protocol = |p: &Value| p["protocol"].as_str().unwrap_or("TCP").to_string();
+        let same = old_ports.iter().find(|o| o["port"] == port["port"] && protocol(o) == protocol(port));
+        if let Some(node_port) = same.and_then(|o| o.get("nodePort")) {
+            port["nodePort"] = node_port.clone();
+        }
     }
 }
 
@@ -271,7 +300,20 @@ impl Registry {
     }
 
     /// POST to a collection.
-    pub async fn create(&self, t: &Target, mut obj: Value, dry_run: bool) -> Result<Value, ApiError> {
+    pub async fn create(&self, t: &Target, obj: Value, dry_run: bool) -> Result<Value, ApiError> {
+        let mut claimed = Vec::new();
+        let result = self.create_claiming(t, obj, dry_run, &mut claimed).await;
+        if result.is_err() || dry_run {
+            for key in &claimed {
+                if let Err(e) = self.store.delete(key, None).await {
+                    tracing::warn!(%key, error = %e, "could not release an allocation of a failed create");
+                }
+            }
+        }
+        result
+    }
+
+    async fn create_claiming(&self, t: &Target, mut obj: Value, dry_run: bool, claimed: &mut Vec<String>) -> Result<Value, ApiError> {
         let info = t.info;
         Self::check_type(info, &mut obj, info.kind, &info.api_version())?;
         Self::check_namespace(t, &mut obj)?;
@@ -290,6 +332,9 @@ impl Registry {
             meta.insert("generation".into(), json!(1));
         } else {
             meta.remove("generation");
+        }
+        if is_service(info) && !meta_str(&obj, "name").is_empty() {
+            *claimed = self.service_ips.allocate(&mut obj).await?;
         }
         defaults::apply(info, &mut obj);
         defaults::prepare_for_create(info, &mut obj);
@@ -369,6 +414,9 @@ impl Registry {
                         None => meta.remove(field),
                     };
                 }
+                if is_service(info) {
+                    keep_allocations(&mut obj, old);
+                }
                 defaults::apply(info, &mut obj);
                 obj
             }
@@ -399,12 +447,21 @@ impl Registry {
         }
         let key = self.key(t, name);
         if Self::finished_deleting(info, &new) {
-            self.store.delete(&key, Some(expected)).await.map_err(|e| store_err(info, name, e))?;
+            self.remove(t, name, expected, &new).await?;
             return Ok(new);
         }
         let kv = self.store.update(&key, to_stored(&new).into(), expected).await.map_err(|e| store_err(info, name, e))?;
         set_resource_version(&mut new, kv.mod_revision);
         Ok(new)
+    }
+
+    /// Remove an object from the store and free what it held.
+    async fn remove(&self, t: &Target, name: &str, expected: i64, obj: &Value) -> Result<KeyValue, ApiError> {
+        let (kv, _) = self.store.delete(&self.key(t, name), Some(expected)).await.map_err(|e| store_err(t.info, name, e))?;
+        if is_service(t.info) {
+            self.service_ips.release(obj).await;
+        }
+        Ok(kv)
     }
 
     /// Marked for deletion, nothing left to wait for: the object goes.
@@ -524,11 +581,7 @@ impl Registry {
             if opts.dry_run {
                 return Ok((200, done(obj)));
             }
-            let (kv, _) = self
-                .store
-                .delete(&self.key(t, name), Some(current.mod_revision))
-                .await
-                .map_err(|e| store_err(info, name, e))?;
+            let kv = self.remove(t, name, current.mod_revision, &obj).await?;
             let mut last = decode_kv(&kv)?;
             set_resource_version(&mut last, kv.mod_revision);
             return Ok((200, done(last)));
@@ -552,7 +605,7 @@ impl Registry {
         }
         let key = self.key(t, name);
         if Self::finished_deleting(info, &obj) {
-            self.store.delete(&key, Some(current.mod_revision)).await.map_err(|e| store_err(info, name, e))?;
+            self.remove(t, name, current.mod_revision, &obj).await?;
             return Ok((200, done(obj)));
         }
         let kv = self.store.update(&key, to_stored(&obj).into(), current.mod_revision).await.map_err(|e| store_err(info, name, e))?;

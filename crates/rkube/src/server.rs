@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use rkube_apiserver::service_ips::ServiceNetwork;
 use rkube_apiserver::auth::{AllowAll, AuthenticatorChain, ClientCertAuthenticator, TokenAuthenticator, User};
 use rkube_pki::{Ca, Subject};
 use rkube_store::embedded::EmbeddedStore;
@@ -64,13 +65,6 @@ pub struct ServerArgs {
     container_runtime_endpoint: Option<String>,
 }
 
-/// The first usable address of the service network (the `kubernetes` Service IP).
-fn first_service_ip(cidr: &str) -> anyhow::Result<IpAddr> {
-    let (net, _) = cidr.split_once('/').with_context(|| format!("--service-cidr {cidr}: expected ADDRESS/PREFIX"))?;
-    let base: std::net::Ipv4Addr = net.parse().with_context(|| format!("--service-cidr {cidr}: not an IPv4 network"))?;
-    Ok(IpAddr::V4(std::net::Ipv4Addr::from(u32::from(base) + 1)))
-}
-
 /// The node's primary address: the first non-loopback IPv4 address, or loopback.
 fn default_node_ip() -> IpAddr {
     if_addrs::get_if_addrs()
@@ -122,7 +116,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
 
     let ca = Ca::load_or_create(&tls_dir, "rkube-server-ca").context("cluster CA")?;
-    let service_ip = first_service_ip(&args.service_cidr)?;
+    let service_ip = IpAddr::V4(
+        ServiceNetwork::parse(&args.service_cidr)
+            .with_context(|| format!("--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16", args.service_cidr))?
+            .nth(1),
+    );
     let mut ips = vec![node_ip, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), service_ip];
     if !args.bind_address.is_unspecified() {
         ips.push(args.bind_address);
@@ -148,8 +146,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Box::new(ClientCertAuthenticator),
         Box::new(TokenAuthenticator::new(HashMap::from([(token, node_user)]))),
     ]);
-    let advertise = SocketAddr::new(node_ip, args.https_listen_port).to_string();
-    let app = rkube_apiserver::build(store, Box::new(authn), Box::new(AllowAll), advertise)
+    let service_network = ServiceNetwork::parse(&args.service_cidr)
+        .with_context(|| format!("--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16", args.service_cidr))?;
+    let config = rkube_apiserver::Config { advertise_ip: node_ip, port: args.https_listen_port, service_network };
+    let app = rkube_apiserver::build(store, Box::new(authn), Box::new(AllowAll), config)
         .await
         .map_err(|e| anyhow::anyhow!("API server: {e}"))?;
     let tls = rkube_apiserver::tls::server_config(&serving.cert_pem, &serving.key_pem, ca.cert_pem())?;
