@@ -113,6 +113,12 @@ fn verb_of(method: &Method, t: &Target, q: &Query) -> &'static str {
     }
 }
 
+/// Bodies over [`MAX_BODY`] are still read and dropped up to this size before
+/// the 413 goes out: a server that answers early and leaves the body unread
+/// resets the HTTP/2 stream (or the HTTP/1.1 connection), and the client sees
+/// that reset instead of the 413.
+const DRAIN_LIMIT: usize = 4 * MAX_BODY;
+
 async fn read_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     let declared = parts
@@ -120,11 +126,25 @@ async fn read_body(req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
         return Err(ApiError::too_large());
     }
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| ApiError::too_large())?;
-    Ok((parts.headers, bytes))
+    let mut chunks = body.into_data_stream();
+    let mut bytes = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("error reading the request body: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        if total <= MAX_BODY {
+            bytes.extend_from_slice(&chunk);
+        } else if total > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if total > MAX_BODY {
+        return Err(ApiError::too_large());
+    }
+    Ok((parts.headers, bytes.freeze()))
 }
 
 fn content_type(headers: &HeaderMap) -> String {

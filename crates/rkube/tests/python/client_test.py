@@ -109,11 +109,55 @@ def test_watch_resume(core):
     check(rest == expected, f"resumed watch {rest}")
 
 
+def test_delete_collection(core):
+    for i in range(3):
+        core.create_namespaced_config_map(NS, cm(f"dc-{i}", labels={"set": "dc"}))
+    core.create_namespaced_config_map(NS, cm("dc-keep", labels={"set": "keep"}))
+    core.delete_collection_namespaced_config_map(NS, label_selector="set=dc")
+    left = [c.metadata.name for c in core.list_namespaced_config_map(NS, label_selector="set in (dc,keep)").items]
+    check(left == ["dc-keep"], f"deletecollection honours the selector, left {left}")
+
+
+def test_binding_and_eviction(core):
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="bindme"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
+    )
+    core.create_namespaced_pod(NS, pod)
+    binding = client.V1Binding(
+        metadata=client.V1ObjectMeta(name="bindme"),
+        target=client.V1ObjectReference(kind="Node", name="node-a"),
+    )
+    core.create_namespaced_pod_binding("bindme", NS, binding, _preload_content=False)
+    bound = core.read_namespaced_pod("bindme", NS)
+    check(bound.spec.node_name == "node-a", f"bound to {bound.spec.node_name}")
+    conds = {c.type: c.status for c in (bound.status.conditions or [])}
+    check(conds.get("PodScheduled") == "True", f"conditions {conds}")
+    try:
+        core.create_namespaced_pod_binding("bindme", NS, binding, _preload_content=False)
+        check(False, "second binding accepted")
+    except ApiException as e:
+        check(e.status == 409 and "already assigned" in e.body, f"{e.status} {e.body}")
+    eviction = client.V1Eviction(
+        metadata=client.V1ObjectMeta(name="bindme"),
+        delete_options=client.V1DeleteOptions(grace_period_seconds=0),
+    )
+    core.create_namespaced_pod_eviction("bindme", NS, eviction)
+    try:
+        core.read_namespaced_pod("bindme", NS)
+        check(False, "evicted pod still exists")
+    except ApiException as e:
+        check(e.status == 404, f"404 after eviction, got {e.status}")
+
+
 def main():
     config.load_kube_config(config_file=sys.argv[1])
     core = client.CoreV1Api()
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
-    tests = [test_crud, test_stale_update, test_pagination, test_watch_resume]
+    tests = [
+        test_crud, test_stale_update, test_pagination, test_watch_resume,
+        test_delete_collection, test_binding_and_eviction,
+    ]
     for t in tests:
         t(core)
         print(f"ok {t.__name__}")
