@@ -97,20 +97,24 @@ async fn route(app: &Arc<App>, user: &User, req: Request) -> Result<Response, Ap
     }
 }
 
-/// The Kubernetes verb of a resource request.
-fn verb_of(method: &Method, t: &Target, q: &Query) -> &'static str {
+/// The Kubernetes verb of a resource request; `None` for a method the path
+/// does not serve (updates and patches name an object, creates go to a
+/// collection or a subresource).
+fn verb_of(method: &Method, t: &Target, q: &Query) -> Option<&'static str> {
     let watching = t.watch_path || q.flag("watch");
-    match (method.as_str(), t.name.is_some()) {
+    let verb = match (method.as_str(), t.name.is_some()) {
         ("GET", _) if watching => "watch",
         ("GET", true) => "get",
         ("GET", false) => "list",
-        ("POST", _) => "create",
-        ("PUT", _) => "update",
-        ("PATCH", _) => "patch",
+        ("POST", false) => "create",
+        ("POST", true) if t.subresource.is_some() => "create",
+        ("PUT", true) => "update",
+        ("PATCH", true) => "patch",
         ("DELETE", true) => "delete",
         ("DELETE", false) => "deletecollection",
-        _ => "unknown",
-    }
+        _ => return None,
+    };
+    Some(verb)
 }
 
 /// Bodies over [`MAX_BODY`] are still read and dropped up to this size before
@@ -180,7 +184,9 @@ fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
 
 async fn resource(app: &Arc<App>, user: &User, t: Target, req: Request) -> Result<Response, ApiError> {
     let q = Query::parse(req.uri().query());
-    let verb = verb_of(req.method(), &t, &q);
+    let Some(verb) = verb_of(req.method(), &t, &q) else {
+        return Err(ApiError::method_not_supported(t.info.group, t.info.plural, req.method().as_str()));
+    };
     let allowed = match t.subresource.as_deref() {
         None => t.info.supports(verb),
         Some(s) => t.info.subresource(s).is_some_and(|sub| sub.verbs.contains(&verb)),

@@ -54,13 +54,12 @@ impl DeleteOptions {
         if let Some(p) = q.get("propagationPolicy") {
             propagation = Some(p.to_string());
         }
-        if let Some(p) = &propagation {
-            if !["Orphan", "Background", "Foreground"].contains(&p.as_str()) {
+        if let Some(p) = &propagation
+            && !["Orphan", "Background", "Foreground"].contains(&p.as_str()) {
                 return Err(ApiError::bad_request(format!(
                     "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
                 )));
             }
-        }
         let dry_run = q.dry_run()? || body["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All"));
         Ok(DeleteOptions {
             grace_period,
@@ -541,21 +540,19 @@ impl Registry {
         let current = self.get_kv(t, name).await?;
         let mut obj = decode_kv(&current)?;
         let uid = meta_str(&obj, "uid").to_string();
-        if let Some(want) = &opts.precondition_uid {
-            if *want != uid {
+        if let Some(want) = &opts.precondition_uid
+            && *want != uid {
                 return Err(ApiError::conflict(info.group, info.plural, name, &format!(
                     "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
                 )));
             }
-        }
-        if let Some(want) = &opts.precondition_rv {
-            if *want != current.mod_revision.to_string() {
+        if let Some(want) = &opts.precondition_rv
+            && *want != current.mod_revision.to_string() {
                 return Err(ApiError::conflict(info.group, info.plural, name, &format!(
                     "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {}",
                     current.mod_revision
                 )));
             }
-        }
         let mut fins = finalizers(&obj);
         let extra = match opts.propagation.as_deref() {
             Some("Foreground") => Some("foregroundDeletion"),
@@ -571,11 +568,10 @@ impl Registry {
                 status::success_status(name, info.group, info.plural, &uid)
             }
         };
-        if let Some(f) = extra {
-            if !fins.iter().any(|x| x == f) && !already_marked {
+        if let Some(f) = extra
+            && !fins.iter().any(|x| x == f) && !already_marked {
                 fins.push(f.to_string());
             }
-        }
         let hold = !fins.is_empty() || matches!(mode, DeleteMode::Graceful { .. });
         if !hold {
             if opts.dry_run {

@@ -70,11 +70,10 @@ pub fn parse_path(path: &str) -> Result<PathKind, ApiError> {
         _ => return Err(ApiError::path_not_found()),
     };
     let info = resources::lookup(group, version, plural).ok_or_else(ApiError::path_not_found)?;
-    if let Some(sub) = subresource {
-        if info.subresource(sub).is_none() {
+    if let Some(sub) = subresource
+        && info.subresource(sub).is_none() {
             return Err(ApiError::path_not_found());
         }
-    }
     if namespace.is_some() && !info.namespaced {
         return Err(ApiError::path_not_found());
     }

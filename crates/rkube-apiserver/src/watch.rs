@@ -112,11 +112,10 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query) -> Result<mpsc::Rece
             }
         }
         for ev in &start.replay {
-            if let Some(line) = watcher.visible(ev) {
-                if tx.send(line).await.is_err() {
+            if let Some(line) = watcher.visible(ev)
+                && tx.send(line).await.is_err() {
                     return;
                 }
-            }
         }
         if initial_events && tx.send(bookmark_line(watcher.info, start.revision, true)).await.is_err() {
             return;

@@ -218,18 +218,16 @@ impl WatchCache {
         let revision = event.revision();
         let Ok(mut state) = self.state.write() else { return };
         state.revision = revision;
-        if let Some(cache) = prefix_of(event.key()).and_then(|p| state.resources.get_mut(p)) {
-            if let Some(ev) = Self::to_cache_event(cache, event) {
+        if let Some(cache) = prefix_of(event.key()).and_then(|p| state.resources.get_mut(p))
+            && let Some(ev) = Self::to_cache_event(cache, event) {
                 let ev = Arc::new(ev);
                 cache.history.push_back(ev.clone());
-                if cache.history.len() > HISTORY_PER_RESOURCE {
-                    if let Some(old) = cache.history.pop_front() {
+                if cache.history.len() > HISTORY_PER_RESOURCE
+                    && let Some(old) = cache.history.pop_front() {
                         cache.history_start = old.revision;
                     }
-                }
                 let _ = self.events.send(Broadcast::Change(ev));
             }
-        }
         drop(state);
         self.revision.send_replace(revision);
     }

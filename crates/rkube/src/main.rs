@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the control plane (API server and datastore).
-    Server(server::ServerArgs),
+    Server(Box<server::ServerArgs>),
     /// Benchmark the API server (starts its own server).
     Bench(bench::BenchArgs),
 }
@@ -40,7 +40,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => server::run(args).await,
+            Command::Server(args) => server::run(*args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });
