@@ -163,7 +163,7 @@ fn content_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-/// Decode a JSON or YAML body into an object; 400 with the decoder's words otherwise.
+/// Decode a JSON, YAML or Kubernetes protobuf body into an object; 400 with the decoder's words otherwise.
 fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let ct = content_type(headers);
     let value: Value = match ct.as_str() {
@@ -171,6 +171,8 @@ fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
             .map_err(|e| ApiError::bad_request(format!("Object 'Kind' is missing in '{}': {e}", String::from_utf8_lossy(&body[..body.len().min(200)]))))?,
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))?,
+        rkube_proto::MEDIA_TYPE => rkube_proto::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("the protobuf body cannot be handled as a Kubernetes object: {e}")))?,
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     if !value.is_object() {
@@ -259,24 +261,23 @@ async fn resource(app: &Arc<App>, user: &User, t: Target, req: Request) -> Resul
             Ok(json_response(200, &out))
         }
         ("delete", _) => {
-            let (_, body) = read_body(req).await?;
-            let opts_body: Value = if body.is_empty() { json!({}) } else {
-                serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
-            };
-            let opts = DeleteOptions::parse(&opts_body, &q)?;
+            let opts = delete_options(req, &q).await?;
             let (code, out) = reg.delete(&t, &name, &opts).await?;
             Ok(json_response(code, &out))
         }
         ("deletecollection", _) => {
-            let (_, body) = read_body(req).await?;
-            let opts_body: Value = if body.is_empty() { json!({}) } else {
-                serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
-            };
-            let opts = DeleteOptions::parse(&opts_body, &q)?;
+            let opts = delete_options(req, &q).await?;
             Ok(bytes_response(200, reg.delete_collection(&t, &q, &opts).await?))
         }
         _ => Err(ApiError::method_not_supported(t.info.group, t.info.plural, verb)),
     }
+}
+
+/// DeleteOptions from an optional JSON, YAML or protobuf body plus the query.
+async fn delete_options(req: Request, q: &Query) -> Result<DeleteOptions, ApiError> {
+    let (headers, body) = read_body(req).await?;
+    let opts = if body.is_empty() { json!({}) } else { decode_object(&headers, &body)? };
+    DeleteOptions::parse(&opts, q)
 }
 
 fn meta_name(obj: &Value) -> String {

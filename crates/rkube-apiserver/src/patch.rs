@@ -2,8 +2,19 @@
 //! Strategic merge patch and server-side apply arrive with issue 3 and are
 //! refused with 415 until then.
 
+use json_patch::PatchOperation;
 use rkube_api::ApiError;
 use serde_json::Value;
+
+/// Most operations one JSON patch may carry, as in Kubernetes.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+/// Deepest nesting (objects and arrays) a JSON patch may produce: what
+/// `serde_json` reads back (its recursion limit), so the stored object stays
+/// readable and nothing recurses deeper while serving it.
+const MAX_DEPTH: usize = 127;
+/// JSON bytes the `copy` operations of one patch may duplicate in total;
+/// without a bound, each copy of a value into itself doubles the object.
+const MAX_COPIED_BYTES: usize = 3 * 1024 * 1024;
 
 /// A decoded patch, ready to apply to the current object.
 pub enum Patch {
@@ -18,9 +29,19 @@ impl Patch {
     /// Decode a body by its content type.
     pub fn decode(content_type: &str, body: &[u8]) -> Result<Patch, ApiError> {
         match content_type {
-            "application/json-patch+json" => serde_json::from_slice(body)
-                .map(Patch::Json)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
+            "application/json-patch+json" => {
+                let p: json_patch::Patch = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                if p.0.len() > MAX_JSON_PATCH_OPERATIONS {
+                    let mut err = ApiError::too_large();
+                    err.message = format!(
+                        "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                        p.0.len()
+                    );
+                    return Err(err);
+                }
+                Ok(Patch::Json(p))
+            }
             "application/merge-patch+json" => {
                 let v: Value = serde_json::from_slice(body)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
@@ -43,16 +64,90 @@ impl Patch {
     pub fn apply(&self, current: &Value) -> Result<Value, ApiError> {
         let mut out = current.clone();
         match self {
-            Patch::Json(p) => json_patch::patch(&mut out, p).map_err(|e| {
-                let mut err = ApiError::invalid("", "", "", &[]);
-                err.message = format!("the server rejected our request due to an error in our request: {e}");
-                err.details = None;
-                err
-            })?,
+            Patch::Json(p) => apply_json_patch(&mut out, &p.0)?,
             Patch::Merge(m) => json_patch::merge(&mut out, m),
         }
         Ok(out)
     }
+}
+
+/// 422 for a patch that cannot be applied, in Kubernetes' words.
+fn rejected(detail: impl std::fmt::Display) -> ApiError {
+    let mut err = ApiError::invalid("", "", "", &[]);
+    err.message = format!("the server rejected our request due to an error in our request: {detail}");
+    err.details = None;
+    err
+}
+
+/// Apply `ops` to `doc` one at a time, refusing an operation that would nest
+/// the document deeper than [`MAX_DEPTH`] or copy more than
+/// [`MAX_COPIED_BYTES`] in total. `doc` is a scratch copy: on error it is
+/// left half-patched and must be dropped.
+fn apply_json_patch(doc: &mut Value, ops: &[PatchOperation]) -> Result<(), ApiError> {
+    let mut copied = 0usize;
+    for (i, op) in ops.iter().enumerate() {
+        let (placed, kind) = match op {
+            PatchOperation::Add(a) => (Some(measure(&a.value)), "add"),
+            PatchOperation::Replace(r) => (Some(measure(&r.value)), "replace"),
+            PatchOperation::Move(m) => (doc.pointer(m.from.as_str()).map(measure), "move"),
+            PatchOperation::Copy(c) => (doc.pointer(c.from.as_str()).map(measure), "copy"),
+            PatchOperation::Remove(_) | PatchOperation::Test(_) => (None, ""),
+        };
+        if let Some(size) = placed {
+            if op.path().count() + size.depth > MAX_DEPTH {
+                return Err(rejected(format!(
+                    "operation {i} ({kind} to {}) would nest the object more than {MAX_DEPTH} levels deep",
+                    op.path()
+                )));
+            }
+            if matches!(op, PatchOperation::Copy(_)) {
+                copied = copied.saturating_add(size.bytes);
+                if copied > MAX_COPIED_BYTES {
+                    return Err(rejected(format!(
+                        "operation {i} (copy to {}) would copy more than {MAX_COPIED_BYTES} bytes in total",
+                        op.path()
+                    )));
+                }
+            }
+        }
+        json_patch::patch_unsafe(doc, std::slice::from_ref(op)).map_err(|mut e| {
+            e.operation = i;
+            rejected(e)
+        })?;
+    }
+    Ok(())
+}
+
+/// How deep a value nests and about how many bytes its JSON takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Size {
+    depth: usize,
+    bytes: usize,
+}
+
+/// The [`Size`] of `v`, walked without recursion (it may be deeper than the stack allows).
+fn measure(v: &Value) -> Size {
+    let mut size = Size { depth: 0, bytes: 0 };
+    let mut pending = vec![(v, 0usize)];
+    while let Some((v, level)) = pending.pop() {
+        let bytes = match v {
+            Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Array(a) => {
+                pending.extend(a.iter().map(|x| (x, level + 1)));
+                a.len() + 2
+            }
+            Value::Object(m) => {
+                pending.extend(m.values().map(|x| (x, level + 1)));
+                m.keys().map(|k| k.len() + 4).sum::<usize>() + 2
+            }
+        };
+        if v.is_array() || v.is_object() {
+            size.depth = size.depth.max(level + 1);
+        }
+        size.bytes = size.bytes.saturating_add(bytes);
+    }
+    size
 }
 
 #[cfg(test)]
@@ -70,5 +165,72 @@ mod tests {
         let bad = Patch::decode("application/json-patch+json", br#"[{"op":"remove","path":"/nope"}]"#).expect("decode");
         assert_eq!(bad.apply(&cur).err().map(|e| e.code), Some(422));
         assert_eq!(Patch::decode("application/strategic-merge-patch+json", b"{}").err().map(|e| e.code), Some(415));
+    }
+
+    /// A JSON patch built in memory (values may be deeper than a request body can carry).
+    fn json_patch(ops: &[Value]) -> Patch {
+        Patch::Json(serde_json::from_value(Value::Array(ops.to_vec())).expect("patch operations"))
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn failed_operations_are_named_by_index() {
+        let cur = json!({"a": 1});
+        let p = json_patch(&[json!({"op": "test", "path": "/a", "value": 1}), json!({"op": "remove", "path": "/b"})]);
+        let err = p.apply(&cur).err().expect("second operation fails");
+        assert_eq!(err.code, 422);
+        assert!(err.message.contains("operation '/1' failed at path '/b'"), "{}", err.message);
+    }
+
+    #[test]
+    fn too_many_operations_are_413() {
+        let ops = vec![json!({"op": "test", "path": "/a", "value": 1}); MAX_JSON_PATCH_OPERATIONS + 1];
+        let body = serde_json::to_vec(&ops).expect("encode");
+        let err = Patch::decode("application/json-patch+json", &body).err().expect("refused");
+        assert_eq!((err.code, err.reason), (413, "RequestEntityTooLarge"));
+        assert!(err.message.contains("maximum operations in a JSON patch is 10000, got 10001"), "{}", err.message);
+    }
+
+    #[test]
+    fn copies_cannot_blow_up_the_object() {
+        let cur = json!({"data": {"x": ["0123456789"]}});
+        let doubling = vec![json!({"op": "copy", "from": "/data/x", "path": "/data/x/-"}); 40];
+        let err = json_patch(&doubling).apply(&cur).err().expect("refused before memory runs out");
+        assert_eq!(err.code, 422);
+        assert!(err.message.contains("would copy more than 3145728 bytes"), "{}", err.message);
+    }
+
+    #[test]
+    fn patches_cannot_nest_deeper_than_the_parser_reads() {
+        let mut ops = vec![json!({"op": "add", "path": "/d", "value": {}})];
+        ops.extend(vec![json!({"op": "copy", "from": "/d", "path": "/d/a"}); 9_999]);
+        let err = json_patch(&ops).apply(&json!({})).err().expect("refused");
+        assert!(err.message.contains("more than 127 levels deep"), "{}", err.message);
+        let inner: Value = serde_json::from_str(&nested(MAX_DEPTH - 1)).expect("parses");
+        let ok = json_patch(&[json!({"op": "add", "path": "/a", "value": inner})]).apply(&json!({})).expect("at the limit");
+        let text = serde_json::to_string(&ok).expect("encode");
+        assert!(serde_json::from_str::<Value>(&text).is_ok(), "the deepest result the patch allows reads back");
+        assert!(serde_json::from_str::<Value>(&nested(MAX_DEPTH + 1)).is_err(), "MAX_DEPTH is the parser's limit");
+        let deeper: Value = serde_json::from_str(&nested(MAX_DEPTH)).expect("parses");
+        let err = json_patch(&[json!({"op": "add", "path": "/a", "value": deeper})]).apply(&json!({})).err();
+        assert!(err.is_some(), "one level more is refused");
+    }
+
+    #[test]
+    fn sizes_are_measured_without_recursion() {
+        assert_eq!(measure(&json!(1)).depth, 0);
+        assert_eq!(measure(&json!({"a": [1, {"b": []}]})).depth, 4);
+        let mut deep = json!([]);
+        for _ in 0..200_000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(measure(&deep).depth, 200_001);
+        let mut v = deep;
+        while let Value::Array(mut a) = v {
+            v = a.pop().unwrap_or(Value::Null);
+        }
     }
 }

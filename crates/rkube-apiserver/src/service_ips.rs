@@ -156,7 +156,7 @@ impl Allocator {
     async fn allocate_node_ports(&self, svc: &mut Value, name: &str, owner: &str, claimed: &mut Vec<String>) -> Result<(), ApiError> {
         let Some(ports) = svc["spec"]["ports"].as_array_mut() else { return Ok(()) };
         for (i, port) in ports.iter_mut().enumerate() {
-            match port["nodePort"].as_i64() {
+            match port["nodePort"].as_i64().filter(|p| *p != 0) {
                 Some(p) => {
                     let field = format!("spec.ports[{i}].nodePort");
                     let ok = u16::try_from(p).ok().filter(|p| NODE_PORTS.contains(p));
@@ -198,7 +198,7 @@ impl Allocator {
             keys.push(format!("{IP_PREFIX}{ip}"));
         }
         for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
-            if let Some(p) = port["nodePort"].as_i64() {
+            if let Some(p) = port["nodePort"].as_i64().filter(|p| *p != 0) {
                 keys.push(format!("{PORT_PREFIX}{p}"));
             }
         }

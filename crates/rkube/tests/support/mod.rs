@@ -35,11 +35,17 @@ impl Server {
 
     /// Start (or restart) a server on `dir` and `port`, waiting for its ready line.
     pub fn start_in(dir: &Path, port: u16) -> Server {
+        Server::start_with(dir, port, &[])
+    }
+
+    /// Start a server on `dir` and `port` with `extra` flags, waiting for its ready line.
+    pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rkube"))
             .args(["server", "--disable-agent", "--bind-address", "127.0.0.1", "--node-ip", "127.0.0.1"])
             .arg("--data-dir")
             .arg(dir)
             .args(["--https-listen-port", &port.to_string()])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
