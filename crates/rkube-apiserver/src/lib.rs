@@ -67,12 +67,20 @@ pub async fn build(
     Ok(Arc::new(App { registry, authn, authz, server_address }))
 }
 
-/// Create a core/v1 object unless it exists.
+/// Create a core/v1 object unless it exists (it does on every start after
+/// the first; creating it again could fail on more than the name, e.g. on
+/// the `kubernetes` Service's already allocated cluster IP).
 async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, obj: serde_json::Value) -> Result<(), ApiError> {
     let info = resources::lookup("", "v1", plural)
         .or_else(|| resources::lookup("discovery.k8s.io", "v1", plural))
         .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
     let t = Target { info, namespace: namespace.map(str::to_string), name: None, subresource: None, watch_path: false };
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    match registry.get(&t, &name).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code == 404 => {}
+        Err(e) => return Err(e),
+    }
     match registry.create(&t, obj, false).await {
         Ok(_) => Ok(()),
         Err(e) if e.reason == "AlreadyExists" => Ok(()),

@@ -3,6 +3,7 @@
 
 mod bench;
 mod kubeconfig;
+mod loopback;
 mod server;
 
 use clap::{Parser, Subcommand};

@@ -79,14 +79,27 @@ fn create_get_delete_every_kind() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("deleted"), "{kind}: {text}");
     }
-    for (kind, name, _) in EVERY_KIND.iter().filter(|(k, _, _)| *k != "namespace") {
-        let out = s.kubectl(&["get", kind, name]);
-        assert!(!out.status.success(), "{kind} {name} still exists");
-        assert!(stderr(&out).contains("(NotFound)"), "{kind}: {}", stderr(&out));
+    for (kind, name, _) in EVERY_KIND {
+        let gone = support::eventually(Duration::from_secs(20), || {
+            let out = s.kubectl(&["get", kind, name]);
+            (!out.status.success() && stderr(&out).contains("(NotFound)")).then_some(())
+        });
+        assert!(gone.is_some(), "{kind} {name} still exists");
     }
-    let ns: Value = serde_json::from_str(&s.kubectl_ok(&["get", "ns", "ns1", "-o", "json"])).expect("json");
-    assert_eq!(ns["status"]["phase"], "Terminating");
-    assert!(ns["metadata"]["deletionTimestamp"].is_string());
+}
+
+#[test]
+fn deleting_a_namespace_deletes_its_content() {
+    let s = Server::start();
+    s.kubectl_in(&["create", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n");
+    for (_, _, manifest) in EVERY_KIND.iter().filter(|(k, _, _)| ["configmap", "secret", "deployment", "role", "lease"].contains(k)) {
+        s.kubectl_in(&["create", "-n", "doomed", "-f", "-"], manifest);
+    }
+    let out = s.kubectl(&["delete", "namespace", "doomed", "--timeout=30s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!s.kubectl(&["get", "ns", "doomed"]).status.success(), "namespace must be gone");
+    let left = s.kubectl_ok(&["get", "cm,secrets,deploy,roles,leases", "-n", "doomed", "-o", "name"]);
+    assert_eq!(left.trim(), "", "content left behind");
 }
 
 #[test]
