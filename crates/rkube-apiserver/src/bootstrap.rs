@@ -1,10 +1,12 @@
 //! Objects every cluster has from its first start: the `kubernetes`
 //! Service in `default` and its Endpoints/EndpointSlice pointing at the API
-//! server, so in-cluster clients find it as on a real cluster.
+//! server, so in-cluster clients find it as on a real cluster, and the
+//! built-in PriorityClasses.
 
 use rkube_api::ApiError;
 use serde_json::json;
 
+use crate::admission::SYSTEM_PRIORITY_CLASSES;
 use crate::registry::Registry;
 use crate::{Config, ensure};
 
@@ -41,4 +43,19 @@ pub async fn kubernetes_service(registry: &Registry, config: &Config) -> Result<
         "ports": [{ "name": "https", "port": config.port, "protocol": "TCP" }],
     });
     ensure(registry, "endpointslices", Some("default"), slice).await
+}
+
+/// Create the built-in PriorityClasses if missing.
+pub async fn priority_classes(registry: &Registry) -> Result<(), ApiError> {
+    for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        let class = json!({
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": { "name": name },
+            "value": value,
+            "description": description,
+            "preemptionPolicy": "PreemptLowerPriority",
+        });
+        ensure(registry, "priorityclasses", None, class).await?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! It owns the API's behaviour as clients see it; it must not run
 //! controllers or reach into other components: they are its clients.
 
+mod admission;
 pub mod auth;
 mod bootstrap;
 pub mod discovery;
@@ -63,6 +64,7 @@ pub async fn build(
         ensure(&registry, "namespaces", None, obj).await?;
     }
     bootstrap::kubernetes_service(&registry, &config).await?;
+    bootstrap::priority_classes(&registry).await?;
     let server_address = std::net::SocketAddr::new(config.advertise_ip, config.port).to_string();
     Ok(Arc::new(App { registry, authn, authz, server_address }))
 }
@@ -73,6 +75,7 @@ pub async fn build(
 async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, obj: serde_json::Value) -> Result<(), ApiError> {
     let info = resources::lookup("", "v1", plural)
         .or_else(|| resources::lookup("discovery.k8s.io", "v1", plural))
+        .or_else(|| resources::lookup("scheduling.k8s.io", "v1", plural))
         .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
     let t = Target { info, namespace: namespace.map(str::to_string), name: None, subresource: None, watch_path: false };
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();

@@ -332,6 +332,9 @@ impl Registry {
         } else {
             meta.remove("generation");
         }
+        if info.group.is_empty() && info.kind == "Pod" && obj["spec"].is_object() {
+            crate::admission::pod_priority(self.store.as_ref(), &mut obj).await?;
+        }
         if is_service(info) && !meta_str(&obj, "name").is_empty() {
             *claimed = self.service_ips.allocate(&mut obj).await?;
         }

@@ -116,3 +116,17 @@ fn services_get_unique_cluster_ips_and_node_ports() {
     s.kubectl_ok(&["delete", "svc", "fixed"]);
     s.kubectl_in(&["create", "-f", "-"], &svc("again", "clusterIP: 10.43.0.10, "));
 }
+
+#[test]
+fn priority_class_names_resolve_to_priorities() {
+    let s = Server::start();
+    assert_eq!(get(&s, &["priorityclass", "system-node-critical"])["value"], 2_000_001_000i64);
+    s.kubectl_in(&["create", "-f", "-"], "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\npreemptionPolicy: Never\n");
+    let pod = |name: &str, class: &str| format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{priorityClassName: {class}, containers: [{{name: c, image: busybox}}]}}\n");
+    s.kubectl_in(&["create", "-f", "-"], &pod("hi", "high"));
+    let p = get(&s, &["pod", "hi"]);
+    assert_eq!((p["spec"]["priority"].as_i64(), p["spec"]["preemptionPolicy"].as_str()), (Some(1000), Some("Never")));
+    let out = s.kubectl_stdin(&["create", "-f", "-"], &pod("lost", "missing"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pods \"lost\" is forbidden: no PriorityClass with name missing was found"), "{err}");
+}
