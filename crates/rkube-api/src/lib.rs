@@ -1,5 +1,7 @@
 //! Kubernetes API knowledge without I/O: the served resource table,
-//! selectors, defaulting, validation with field paths and `Status` errors.
+//! selectors, defaulting, validation with field paths, strategic merge
+//! patch, `Status` errors and the columns and cells of server-side printing
+//! (`Table`).
 //!
 //! Everything here is pure and unit-tested directly; it must never touch the
 //! network, the disk or a clock it was not handed.
@@ -9,9 +11,11 @@ pub use k8s_openapi;
 pub mod defaults;
 pub mod field_error;
 pub mod fields;
+pub mod patch;
 pub mod resources;
 pub mod selector;
 pub mod status;
+pub mod table;
 pub mod validation;
 
 pub use resources::ResourceInfo;

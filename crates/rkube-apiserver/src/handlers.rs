@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
 use rkube_api::ApiError;
+use rkube_api::table::Printer;
 use rkube_pki::Subject;
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
@@ -19,6 +20,7 @@ use crate::auth::{Attributes, Authenticator, Authorizer, Credentials, User};
 use crate::discovery;
 use crate::registry::{DeleteOptions, Registry};
 use crate::request::{PathKind, Query, Target, parse_path};
+use crate::table::Output;
 use crate::watch;
 
 /// Largest request body accepted, as in Kubernetes (3 MiB).
@@ -52,6 +54,14 @@ fn bytes_response(code: u16, body: Bytes) -> Response {
 
 fn error_response(err: &ApiError) -> Response {
     json_response(err.code, &err.to_status())
+}
+
+/// A GET answer: the object, or a Table of it when one was negotiated.
+fn object_response(output: Output, printer: Printer, obj: &Value) -> Response {
+    match output.table() {
+        Some(opts) => bytes_response(200, crate::table::object_table(printer, obj, opts, jiff::Timestamp::now())),
+        None => json_response(200, obj),
+    }
 }
 
 /// The single entry point for every request.
@@ -215,17 +225,23 @@ async fn resource(app: &Arc<App>, user: &User, t: Target, req: Request) -> Resul
         err.message = format!("the {sub} subresource of {} is not served by this server yet", t.info.plural);
         return Err(err);
     }
+    let output = crate::table::output_of(&t, req.headers(), &q)?;
     let reg = &app.registry;
     let name = t.name.clone().unwrap_or_default();
     match (verb, t.subresource.as_deref()) {
         ("watch", _) => {
-            let rx = watch::start(reg.cache.clone(), &t, &q)?;
+            let rx = watch::start(reg.cache.clone(), &t, &q, output.table())?;
             let stream = ReceiverStream::new(rx).map(Ok::<Bytes, std::convert::Infallible>);
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
         }
-        ("list", _) => Ok(bytes_response(200, reg.list(&t, &q).await?)),
-        ("get", Some("scale")) => Ok(json_response(200, &crate::subresources::scale_of(&reg.get(&t, &name).await?)?)),
-        ("get", _) => Ok(json_response(200, &reg.get(&t, &name).await?)),
+        ("list", _) => match output.table() {
+            Some(opts) => Ok(bytes_response(200, crate::table::list_response(t.info, reg.list_page(&t, &q).await?, opts).await?)),
+            None => Ok(bytes_response(200, reg.list(&t, &q).await?)),
+        },
+        ("get", Some("scale")) => {
+            Ok(object_response(output, Printer::Scale, &crate::subresources::scale_of(&reg.get(&t, &name).await?)?))
+        }
+        ("get", _) => Ok(object_response(output, Printer::for_resource(t.info), &reg.get(&t, &name).await?)),
         ("create", sub) => {
             let dry_run = q.dry_run()?;
             let (headers, body) = read_body(req).await?;

@@ -18,6 +18,7 @@ pub mod request;
 pub mod service_ips;
 pub mod strategy;
 pub mod subresources;
+pub mod table;
 pub mod tls;
 pub mod watch;
 pub mod watch_cache;

@@ -1,10 +1,13 @@
-//! PATCH bodies: JSON patch (RFC 6902) and JSON merge patch (RFC 7386).
-//! Strategic merge patch and server-side apply arrive with issue 3 and are
-//! refused with 415 until then.
+//! PATCH bodies: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and
+//! Kubernetes' strategic merge patch (the merge itself is in
+//! `rkube_api::patch::strategic`). Server-side apply
+//! (`application/apply-patch+yaml`) is refused with 415 until it arrives.
 
 use json_patch::PatchOperation;
 use rkube_api::ApiError;
-use serde_json::Value;
+use rkube_api::patch::schema::Schema;
+use rkube_api::patch::strategic;
+use serde_json::{Map, Value};
 
 /// Most operations one JSON patch may carry, as in Kubernetes.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
@@ -20,10 +23,32 @@ const MAX_COPIED_BYTES: usize = 3 * 1024 * 1024;
 pub enum Patch {
     Json(json_patch::Patch),
     Merge(Value),
+    Strategic(Map<String, Value>),
 }
 
 /// Media types of the patch kinds accepted today.
-const ACCEPTED: &str = "application/json-patch+json, application/merge-patch+json";
+const ACCEPTED: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json";
+
+/// Media types accepted for kinds without a strategic merge schema (custom resources, in Kubernetes).
+const ACCEPTED_WITHOUT_SCHEMA: &str = "application/json-patch+json, application/merge-patch+json";
+
+/// 415 naming the patch media types that are accepted.
+fn unsupported(content_type: &str, accepted: &str) -> ApiError {
+    let mut err = ApiError::unsupported_media_type(content_type);
+    err.message = format!("the body of the request was in an unknown format - accepted media types include: {accepted}");
+    err
+}
+
+/// How Go names the JSON type of a value that is not an object.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null | Value::Object(_) => "object",
+    }
+}
 
 impl Patch {
     /// Decode a body by its content type.
@@ -50,25 +75,43 @@ impl Patch {
                 }
                 Ok(Patch::Merge(v))
             }
-            other => {
-                let mut err = ApiError::unsupported_media_type(other);
-                err.message = format!(
-                    "the body of the request was in an unknown format - accepted media types include: {ACCEPTED}"
-                );
-                Err(err)
+            "application/strategic-merge-patch+json" => {
+                let v: Value = serde_json::from_slice(body).map_err(|_| ApiError::bad_request("invalid JSON patch"))?;
+                match v {
+                    Value::Object(m) => Ok(Patch::Strategic(m)),
+                    Value::Null => Ok(Patch::Strategic(Map::new())),
+                    other => Err(ApiError::bad_request(format!(
+                        "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        json_type(&other)
+                    ))),
+                }
             }
+            other => Err(unsupported(other, ACCEPTED)),
         }
     }
 
     /// The patched copy of `current`; 422/400 as Kubernetes reports failed patches.
+    /// A strategic merge patch follows the schema of `current`'s `apiVersion` and `kind`.
     pub fn apply(&self, current: &Value) -> Result<Value, ApiError> {
         let mut out = current.clone();
         match self {
             Patch::Json(p) => apply_json_patch(&mut out, &p.0)?,
             Patch::Merge(m) => json_patch::merge(&mut out, m),
+            Patch::Strategic(p) => {
+                let (api_version, kind) = (current["apiVersion"].as_str().unwrap_or_default(), current["kind"].as_str().unwrap_or_default());
+                let schema = Schema::of_kind(api_version, kind)
+                    .ok_or_else(|| unsupported("application/strategic-merge-patch+json", ACCEPTED_WITHOUT_SCHEMA))?;
+                out = strategic::apply(current, p, schema).map_err(strategic_error)?;
+            }
         }
         Ok(out)
     }
+}
+
+/// A failed strategic merge: 400 for malformed directives as in Kubernetes,
+/// 422 for the rest (Kubernetes answers those with a bare 500).
+fn strategic_error(e: strategic::Error) -> ApiError {
+    if e.is_bad_request() { ApiError::bad_request(e.to_string()) } else { rejected(e) }
 }
 
 /// 422 for a patch that cannot be applied, in Kubernetes' words.
@@ -164,7 +207,50 @@ mod tests {
         assert_eq!(j.apply(&cur).expect("apply")["metadata"]["labels"]["a"], "9");
         let bad = Patch::decode("application/json-patch+json", br#"[{"op":"remove","path":"/nope"}]"#).expect("decode");
         assert_eq!(bad.apply(&cur).err().map(|e| e.code), Some(422));
-        assert_eq!(Patch::decode("application/strategic-merge-patch+json", b"{}").err().map(|e| e.code), Some(415));
+        let apply = Patch::decode("application/apply-patch+yaml", b"{}").err().expect("server-side apply is not served yet");
+        assert_eq!(apply.code, 415);
+        assert!(apply.message.ends_with("application/merge-patch+json, application/strategic-merge-patch+json"), "{}", apply.message);
+    }
+
+    fn deployment() -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "c", "image": "x:1"}, {"name": "side", "image": "s:1"}],
+        }}}})
+    }
+
+    #[test]
+    fn strategic_patches_merge_by_the_object_schema() {
+        let p = Patch::decode("application/strategic-merge-patch+json", br#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"x:2"}]}}}}"#)
+            .expect("decode");
+        let out = p.apply(&deployment()).expect("apply");
+        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "c", "image": "x:2"}, {"name": "side", "image": "s:1"}]));
+        let noop = Patch::decode("application/strategic-merge-patch+json", b"null").expect("null is an empty patch");
+        assert_eq!(noop.apply(&deployment()).expect("apply"), deployment());
+        let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 1}});
+        let p = Patch::decode("application/strategic-merge-patch+json", br#"{"spec":{"replicas":3}}"#).expect("decode");
+        assert_eq!(p.apply(&scale).expect("apply")["spec"]["replicas"], 3);
+        let unknown = json!({"apiVersion": "example.com/v1", "kind": "Widget"});
+        assert_eq!(p.apply(&unknown).err().map(|e| e.code), Some(415), "kinds without a schema refuse it, like custom resources");
+    }
+
+    #[test]
+    fn malformed_strategic_patches_get_kubernetes_errors() {
+        let decode = |body: &[u8]| Patch::decode("application/strategic-merge-patch+json", body).err().expect("refused");
+        let err = decode(b"{not json");
+        assert_eq!((err.code, err.message.as_str()), (400, "invalid JSON patch"));
+        let err = decode(b"[1]");
+        assert_eq!((err.code, err.message.as_str()), (400, "json: cannot unmarshal array into Go value of type map[string]interface {}"));
+        let apply = |body: &[u8]| {
+            let p = Patch::decode("application/strategic-merge-patch+json", body).expect("decode");
+            p.apply(&deployment()).expect_err("refused")
+        };
+        let err = apply(br#"{"spec":{"template":{"spec":{"containers":[{"image":"x:2"}]}}}}"#);
+        assert_eq!(err.code, 422);
+        assert!(err.message.ends_with("map: map[image:x:2] does not contain declared merge key: name"), "{}", err.message);
+        let err = apply(br#"{"metadata":{"$deleteFromPrimitiveList":["a"]}}"#);
+        assert_eq!((err.code, err.reason, err.message.as_str()), (400, "BadRequest", "invalid patch format of primitive list"));
+        let err = apply(br#"{"spec":{"template":{"spec":{"containers":[[1]]}}}}"#);
+        assert_eq!(err.code, 422);
     }
 
     /// A JSON patch built in memory (values may be deeper than a request body can carry).
@@ -180,7 +266,7 @@ mod tests {
     fn failed_operations_are_named_by_index() {
         let cur = json!({"a": 1});
         let p = json_patch(&[json!({"op": "test", "path": "/a", "value": 1}), json!({"op": "remove", "path": "/b"})]);
-        let err = p.apply(&cur).err().expect("second operation fails");
+        let err = p.apply(&cur).expect_err("second operation fails");
         assert_eq!(err.code, 422);
         assert!(err.message.contains("operation '/1' failed at path '/b'"), "{}", err.message);
     }
@@ -198,7 +284,7 @@ mod tests {
     fn copies_cannot_blow_up_the_object() {
         let cur = json!({"data": {"x": ["0123456789"]}});
         let doubling = vec![json!({"op": "copy", "from": "/data/x", "path": "/data/x/-"}); 40];
-        let err = json_patch(&doubling).apply(&cur).err().expect("refused before memory runs out");
+        let err = json_patch(&doubling).apply(&cur).expect_err("refused before memory runs out");
         assert_eq!(err.code, 422);
         assert!(err.message.contains("would copy more than 3145728 bytes"), "{}", err.message);
     }
@@ -207,7 +293,7 @@ mod tests {
     fn patches_cannot_nest_deeper_than_the_parser_reads() {
         let mut ops = vec![json!({"op": "add", "path": "/d", "value": {}})];
         ops.extend(vec![json!({"op": "copy", "from": "/d", "path": "/d/a"}); 9_999]);
-        let err = json_patch(&ops).apply(&json!({})).err().expect("refused");
+        let err = json_patch(&ops).apply(&json!({})).expect_err("refused");
         assert!(err.message.contains("more than 127 levels deep"), "{}", err.message);
         let inner: Value = serde_json::from_str(&nested(MAX_DEPTH - 1)).expect("parses");
         let ok = json_patch(&[json!({"op": "add", "path": "/a", "value": inner})]).apply(&json!({})).expect("at the limit");

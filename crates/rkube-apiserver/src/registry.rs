@@ -16,8 +16,8 @@ use crate::service_ips::Allocator;
 use crate::strategy::{self, DeleteMode};
 use crate::watch_cache::{CachedObject, WatchCache};
 
-/// Patches retried this often when a concurrent write got there first.
-const PATCH_RETRIES: usize = 5;
+/// Patches and deletes are retried this often when a concurrent write got there first.
+const WRITE_RETRIES: usize = 5;
 
 /// The storage half of the API server.
 pub struct Registry {
@@ -192,6 +192,21 @@ pub fn scope_prefix(t: &Target) -> String {
     match &t.namespace {
         Some(ns) if t.info.namespaced => format!("{}{ns}/", t.info.key_prefix()),
         _ => t.info.key_prefix(),
+    }
+}
+
+/// One page of a LIST: the serialized items, the revision they were read
+/// at and the continue token of the next page.
+pub struct ListPage {
+    pub items: Vec<Bytes>,
+    pub revision: i64,
+    pub cont: Option<String>,
+}
+
+impl ListPage {
+    /// The page as a `<Kind>List` body.
+    pub fn body(&self, info: &ResourceInfo) -> Bytes {
+        list_body(info, self.revision, self.cont.as_deref(), &self.items)
     }
 }
 
@@ -500,8 +515,10 @@ impl Registry {
                 )));
             }
             let new = self.merge_update(t, patched, &old);
+            // The patched object carries the resourceVersion it was read at unless
+            // the patch pins one; a pinned one fails the check above on the retry.
             match self.write_update(t, name, new, &old, current.mod_revision, dry_run).await {
-                Err(e) if e.reason == "Conflict" && precondition.is_empty() && attempt < PATCH_RETRIES => attempt += 1,
+                Err(e) if e.reason == "Conflict" && attempt < WRITE_RETRIES => attempt += 1,
                 other => return other,
             }
         }
@@ -529,7 +546,7 @@ impl Registry {
                     set_resource_version(&mut new, kv.mod_revision);
                     return Ok(new);
                 }
-                Err(rkube_store::Error::Conflict { .. }) if attempt < PATCH_RETRIES => attempt += 1,
+                Err(rkube_store::Error::Conflict { .. }) if attempt < WRITE_RETRIES => attempt += 1,
                 Err(e) => return Err(store_err(t.info, name, e)),
             }
         }
@@ -538,6 +555,18 @@ impl Registry {
     /// DELETE of one object: immediate, graceful, or held by finalizers.
     /// Returns the HTTP code and the body (object or Status).
     pub async fn delete(&self, t: &Target, name: &str, opts: &DeleteOptions) -> Result<(u16, Value), ApiError> {
+        let mut attempt = 0;
+        loop {
+            match self.delete_once(t, name, opts).await {
+                Err(e) if e.reason == "Conflict" && opts.precondition_rv.is_none() && attempt < WRITE_RETRIES && e.message.ends_with("try again") => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn delete_once(&self, t: &Target, name: &str, opts: &DeleteOptions) -> Result<(u16, Value), ApiError> {
         let info = t.info;
         let strategy = strategy::for_resource(info);
         let current = self.get_kv(t, name).await?;
@@ -643,6 +672,11 @@ impl Registry {
 
     /// LIST, served from the watch cache or, for pagination and exact reads, from the store.
     pub async fn list(&self, t: &Target, q: &Query) -> Result<Bytes, ApiError> {
+        Ok(self.list_page(t, q).await?.body(t.info))
+    }
+
+    /// The items of a LIST and where the list stands, before they are framed as a list body.
+    pub async fn list_page(&self, t: &Target, q: &Query) -> Result<ListPage, ApiError> {
         let filter = Filter::from_query(t.info, q)?;
         let rv = q.get("resourceVersion").unwrap_or_default();
         let rv_match = q.get("resourceVersionMatch").unwrap_or_default();
@@ -678,7 +712,7 @@ impl Registry {
         }
         let snapshot = self.cache.list(t.info, &prefix)?;
         let items: Vec<Bytes> = snapshot.objects.iter().filter(|o| filter.matches(o)).map(|o| o.json.clone()).collect();
-        Ok(list_body(t.info, snapshot.revision, None, &items))
+        Ok(ListPage { items, revision: snapshot.revision, cont: None })
     }
 
     async fn list_from_store(
@@ -689,7 +723,7 @@ impl Registry {
         revision: Option<i64>,
         mut start: String,
         limit: usize,
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<ListPage, ApiError> {
         let mut items = Vec::new();
         let mut snapshot_rev = revision;
         let page = if limit == 0 { 0 } else { limit.max(if filter.is_empty() { limit } else { 500 }) };
@@ -718,12 +752,12 @@ impl Registry {
                 Some((i, key)) => {
                     let more = res.more || i + 1 < res.kvs.len();
                     let cont = more.then(|| encode_continue(rev, &format!("{}\0", &key[prefix.len()..])));
-                    return Ok(list_body(info, rev, cont.as_deref(), &items));
+                    return Ok(ListPage { items, revision: rev, cont });
                 }
-                None if !res.more => return Ok(list_body(info, rev, None, &items)),
+                None if !res.more => return Ok(ListPage { items, revision: rev, cont: None }),
                 None => match res.kvs.last() {
                     Some(last) => start = format!("{}\0", last.key),
-                    None => return Ok(list_body(info, rev, None, &items)),
+                    None => return Ok(ListPage { items, revision: rev, cont: None }),
                 },
             }
         }

@@ -1,5 +1,6 @@
 //! Streaming watches: replay from the cache, then live changes, bookmarks
-//! and the timeout, encoded as newline-delimited watch events.
+//! and the timeout, encoded as newline-delimited watch events whose objects
+//! are the resources themselves or, when asked for, one-row Tables.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::registry::{Filter, scope_prefix};
 use crate::request::{Query, Target};
+use crate::table::{TableOptions, WatchTables};
 use crate::watch_cache::{Broadcast, CacheEvent, CachedObject, EventType, WatchCache};
 
 /// How often a watch that asked for bookmarks gets one.
@@ -33,13 +35,13 @@ pub fn error_line(err: &ApiError) -> Bytes {
     event_line("ERROR", &serde_json::to_vec(&err.to_status()).unwrap_or_default())
 }
 
-fn bookmark_line(info: &ResourceInfo, revision: i64, initial_end: bool) -> Bytes {
+fn bookmark_object(info: &ResourceInfo, revision: i64, initial_end: bool) -> Vec<u8> {
     let mut meta = json!({ "resourceVersion": revision.to_string() });
     if initial_end {
         meta["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
     }
     let obj = json!({ "kind": info.kind, "apiVersion": info.api_version(), "metadata": meta });
-    event_line("BOOKMARK", &serde_json::to_vec(&obj).unwrap_or_default())
+    serde_json::to_vec(&obj).unwrap_or_default()
 }
 
 struct Watcher {
@@ -47,9 +49,22 @@ struct Watcher {
     prefix: String,
     filter: Filter,
     name: Option<String>,
+    tables: Option<WatchTables>,
 }
 
 impl Watcher {
+    /// One event line, its object turned into a Table when one was asked for.
+    fn line(&self, kind: &str, object: &[u8]) -> Bytes {
+        match &self.tables {
+            Some(tables) => event_line(kind, &tables.encode(object)),
+            None => event_line(kind, object),
+        }
+    }
+
+    fn bookmark_line(&self, revision: i64, initial_end: bool) -> Bytes {
+        self.line("BOOKMARK", &bookmark_object(self.info, revision, initial_end))
+    }
+
     fn passes(&self, obj: &CachedObject) -> bool {
         self.name.as_ref().is_none_or(|n| *n == obj.name) && self.filter.matches(obj)
     }
@@ -71,12 +86,12 @@ impl Watcher {
             },
             EventType::Deleted => (now || before).then_some(EventType::Deleted),
         }?;
-        Some(event_line(kind.as_str(), &ev.object.json))
+        Some(self.line(kind.as_str(), &ev.object.json))
     }
 }
 
 /// Start a watch; the receiver yields the encoded events until the watch ends.
-pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query) -> Result<mpsc::Receiver<Bytes>, ApiError> {
+pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query, table: Option<TableOptions>) -> Result<mpsc::Receiver<Bytes>, ApiError> {
     let filter = Filter::from_query(t.info, q)?;
     let rv = q.get("resourceVersion").unwrap_or_default();
     let after: Option<i64> = match rv {
@@ -95,7 +110,8 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query) -> Result<mpsc::Rece
         _ => DEFAULT_TIMEOUT,
     };
     let bookmarks = q.flag("allowWatchBookmarks");
-    let watcher = Watcher { info: t.info, prefix: scope_prefix(t), filter, name: t.name.clone() };
+    let tables = table.map(|opts| WatchTables::new(t.info, opts));
+    let watcher = Watcher { info: t.info, prefix: scope_prefix(t), filter, name: t.name.clone(), tables };
     let (tx, rx) = mpsc::channel(256);
     let start = match cache.watch(t.info, &watcher.prefix, after) {
         Ok(s) => s,
@@ -107,7 +123,7 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query) -> Result<mpsc::Rece
     tokio::spawn(async move {
         let last = start.revision.max(after.unwrap_or(start.revision));
         for obj in start.current.iter().filter(|o| watcher.passes(o)) {
-            if tx.send(event_line("ADDED", &obj.json)).await.is_err() {
+            if tx.send(watcher.line("ADDED", &obj.json)).await.is_err() {
                 return;
             }
         }
@@ -117,7 +133,7 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query) -> Result<mpsc::Rece
                     return;
                 }
         }
-        if initial_events && tx.send(bookmark_line(watcher.info, start.revision, true)).await.is_err() {
+        if initial_events && tx.send(watcher.bookmark_line(start.revision, true)).await.is_err() {
             return;
         }
         run_live(cache, watcher, tx, start.live, last, timeout, bookmarks).await;
@@ -153,7 +169,7 @@ async fn run_live(
                 }
                 if revision > last {
                     last = revision;
-                    if tx.send(bookmark_line(watcher.info, revision, false)).await.is_err() { return; }
+                    if tx.send(watcher.bookmark_line(revision, false)).await.is_err() { return; }
                 }
             }
             msg = live.recv() => match msg {

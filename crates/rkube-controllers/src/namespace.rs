@@ -92,10 +92,10 @@ async fn delete_contents(client: &Client, ns: &str) -> Result<usize, Error> {
 /// Drop our finalizer through the `finalize` subresource.
 async fn finalize(client: &Client, ns: &Namespace) -> Result<(), Error> {
     let mut next = ns.clone();
-    if let Some(spec) = next.spec.as_mut() {
-        if let Some(f) = spec.finalizers.as_mut() {
-            f.retain(|x| x != FINALIZER);
-        }
+    if let Some(spec) = next.spec.as_mut()
+        && let Some(f) = spec.finalizers.as_mut()
+    {
+        f.retain(|x| x != FINALIZER);
     }
     let body = serde_json::to_vec(&next).map_err(|e| Error::Request(e.to_string()))?;
     let req = http::Request::put(format!("/api/v1/namespaces/{}/finalize", ns.name_any()))

@@ -178,13 +178,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         scheduler = !args.disable_scheduler,
         controller_manager = !args.disable_controller_manager,
         runtime_endpoint = args.container_runtime_endpoint.as_deref().unwrap_or("managed containerd"),
-        "API server serving (the agent and scheduler are not part of this build yet)"
+        "API server serving (the agent is not part of this build yet)"
     );
 
     let stop = tokio_util::sync::CancellationToken::new();
     if !args.disable_controller_manager {
         let client = crate::loopback::client(app.clone(), "system:kube-controller-manager", &[]);
         tokio::spawn(rkube_controllers::run(client, stop.clone()));
+    }
+    if !args.disable_scheduler {
+        let client = crate::loopback::client(app.clone(), "system:kube-scheduler", &[]);
+        tokio::spawn(rkube_scheduler::run(client, stop.clone()));
     }
     rkube_apiserver::tls::serve(listener, tls, rkube_apiserver::router(app), shutdown_signal()).await;
     stop.cancel();

@@ -56,7 +56,8 @@ fn foreground_deletion_adds_its_finalizer() {
 
 #[test]
 fn generation_counts_spec_changes_and_status_is_separate() {
-    let s = Server::start();
+    // Without controllers nobody else writes the Deployment's status.
+    let s = Server::start_args(&["--disable-controller-manager"]);
     s.kubectl_in(&["create", "-f", "-"], DEPLOYMENT);
     assert_eq!(get(&s, &["deploy", "web"])["metadata"]["generation"], 1);
     s.kubectl_ok(&["label", "deploy", "web", "tier=front"]);

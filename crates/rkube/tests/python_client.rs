@@ -18,5 +18,5 @@ fn python_client_crud_pagination_watch_conflict() {
         "the Python client is missing: install it with `pip install kubernetes` or run ./hack/deps.sh"
     );
     assert!(out.status.success(), "python client checks failed:\n{text}");
-    assert!(text.contains("python client: all 6 checks ok"), "{text}");
+    assert!(text.contains("python client: all 7 checks ok"), "{text}");
 }

@@ -1,7 +1,8 @@
 """The official Python `kubernetes` client against rkube: CRUD, complete and
 duplicate-free pagination, a watch that resumes and sees every event once,
-and 409 on a stale update. Run by python_client.rs with a kubeconfig path;
-exits non-zero on the first failure."""
+409 on a stale update, and dict patches (sent as strategic merge patches).
+Run by python_client.rs with a kubeconfig path; exits non-zero on the first
+failure."""
 
 import sys
 
@@ -150,13 +151,32 @@ def test_binding_and_eviction(core):
         check(e.status == 404, f"404 after eviction, got {e.status}")
 
 
+def test_dict_patch_is_strategic(core):
+    apps = client.AppsV1Api()
+    containers = [client.V1Container(name="c", image="x:1"), client.V1Container(name="side", image="s:1")]
+    labels = {"app": "sp"}
+    apps.create_namespaced_deployment(NS, client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="sp"),
+        spec=client.V1DeploymentSpec(
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(containers=containers)
+            ),
+        ),
+    ))
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:2"}]}}}}
+    patched = apps.patch_namespaced_deployment("sp", NS, patch)
+    images = {c.name: c.image for c in patched.spec.template.spec.containers}
+    check(images == {"c": "x:2", "side": "s:1"}, f"a dict patch merges containers by name: {images}")
+
+
 def main():
     config.load_kube_config(config_file=sys.argv[1])
     core = client.CoreV1Api()
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
     tests = [
         test_crud, test_stale_update, test_pagination, test_watch_resume,
-        test_delete_collection, test_binding_and_eviction,
+        test_delete_collection, test_binding_and_eviction, test_dict_patch_is_strategic,
     ]
     for t in tests:
         t(core)

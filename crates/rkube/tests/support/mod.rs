@@ -26,9 +26,14 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Start a server on a new temporary data dir.
     pub fn start() -> Server {
+        Server::start_args(&[])
+    }
+
+    /// Start a server on a new temporary data dir with `extra` flags.
+    pub fn start_args(extra: &[&str]) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
-        let mut s = Server::start_in(&dir, free_port());
+        let mut s = Server::start_with(&dir, free_port(), extra);
         s._tmp = Some(tmp);
         s
     }

@@ -1,0 +1,229 @@
+//! Every write the scheduler makes, through the Kubernetes API only:
+//! bindings, pod status (PodScheduled, nominatedNodeName, DisruptionTarget),
+//! preemption deletes and core/v1 Events. The request bodies are built by
+//! pure functions here so they can be checked without a server.
+
+use k8s_openapi::api::core::v1::{Binding, Event, EventSource, ObjectReference, Pod, PodCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::Client;
+use serde_json::{Value, json};
+
+/// The scheduler's name, as pods name it and events report it.
+pub const SCHEDULER_NAME: &str = "default-scheduler";
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or could not be reached.
+    #[error("API request failed: {0}")]
+    Api(#[from] kube::Error),
+    /// A body could not be encoded.
+    #[error("encoding the request: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+fn pods(client: &Client, ns: &str) -> Api<Pod> {
+    Api::namespaced(client.clone(), ns)
+}
+
+/// Binds a pod to a node through `pods/binding`.
+pub async fn bind(client: &Client, ns: &str, name: &str, uid: &str, node: &str) -> Result<(), Error> {
+    let binding = Binding {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(ns.to_string()),
+            uid: Some(uid.to_string()).filter(|u| !u.is_empty()),
+            ..Default::default()
+        },
+        target: ObjectReference { kind: Some("Node".into()), api_version: Some("v1".into()), name: Some(node.to_string()), ..Default::default() },
+    };
+    pods(client, ns).create_subresource::<_, Value>("binding", name, &PostParams::default(), &binding).await?;
+    Ok(())
+}
+
+/// Applies a JSON merge patch to `pods/status`.
+pub async fn patch_pod_status(client: &Client, ns: &str, name: &str, patch: &Value) -> Result<(), Error> {
+    pods(client, ns).patch_status(name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+    Ok(())
+}
+
+/// Deletes a pod gracefully, only if it is still the same pod.
+pub async fn delete_pod(client: &Client, ns: &str, name: &str, uid: &str) -> Result<(), Error> {
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions { uid: Some(uid.to_string()).filter(|u| !u.is_empty()), resource_version: None }),
+        ..Default::default()
+    };
+    pods(client, ns).delete(name, &dp).await?;
+    Ok(())
+}
+
+/// Creates an Event.
+pub async fn create_event(client: &Client, event: &Event) -> Result<(), Error> {
+    let ns = event.metadata.namespace.clone().unwrap_or_default();
+    Api::<Event>::namespaced(client.clone(), &ns).create(&PostParams::default(), event).await?;
+    Ok(())
+}
+
+/// Records one more occurrence of an Event.
+pub async fn repeat_event(client: &Client, ns: &str, name: &str, count: i32, now: jiff::Timestamp) -> Result<(), Error> {
+    let patch = json!({ "count": count, "lastTimestamp": Time(now) });
+    Api::<Event>::namespaced(client.clone(), ns).patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(())
+}
+
+/// What an event says.
+pub struct EventNote<'a> {
+    /// `Normal` or `Warning`.
+    pub type_: &'a str,
+    /// `Scheduled`, `FailedScheduling`, `Preempted`.
+    pub reason: &'a str,
+    /// What the scheduler was doing (`Binding`, `Scheduling`, `Preempting`).
+    pub action: &'a str,
+    /// Human-readable text.
+    pub message: String,
+}
+
+/// A core/v1 Event about a pod, from the scheduler.
+pub fn event(pod: &Pod, note: EventNote<'_>, now: jiff::Timestamp, instance: &str) -> Event {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let ns = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    Event {
+        metadata: ObjectMeta {
+            name: Some(format!("{name}.{:x}", now.as_nanosecond())),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            kind: Some("Pod".into()),
+            api_version: Some("v1".into()),
+            namespace: Some(ns),
+            name: Some(name),
+            uid: pod.metadata.uid.clone(),
+            resource_version: pod.metadata.resource_version.clone(),
+            ..Default::default()
+        },
+        reason: Some(note.reason.into()),
+        message: Some(note.message),
+        type_: Some(note.type_.into()),
+        action: Some(note.action.into()),
+        source: Some(EventSource { component: Some(SCHEDULER_NAME.into()), host: None }),
+        reporting_component: Some(SCHEDULER_NAME.into()),
+        reporting_instance: Some(instance.to_string()),
+        first_timestamp: Some(Time(now)),
+        last_timestamp: Some(Time(now)),
+        event_time: Some(MicroTime(now)),
+        count: Some(1),
+        ..Default::default()
+    }
+}
+
+fn condition_json(c: &PodCondition) -> Value {
+    serde_json::to_value(c).unwrap_or(Value::Null)
+}
+
+/// A merge patch replacing condition `new.type_` in the pod's conditions (keeping its transition time when the
+/// status is unchanged); `None` when the condition is already exactly so and no nomination changes.
+pub fn condition_patch(pod: &Pod, mut new: PodCondition, nominated: Option<&str>, now: jiff::Timestamp) -> Option<Value> {
+    let status = pod.status.as_ref();
+    let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+    let old = conditions.iter().find(|c| c.type_ == new.type_);
+    new.last_transition_time = match old {
+        Some(o) if o.status == new.status => o.last_transition_time.clone(),
+        _ => Some(Time(now)),
+    };
+    let unchanged = old.is_some_and(|o| {
+        o.status == new.status && o.reason == new.reason && o.message == new.message && o.observed_generation == new.observed_generation
+    });
+    let current_nomination = status.and_then(|s| s.nominated_node_name.as_deref()).unwrap_or_default();
+    let nomination_changes = nominated.is_some_and(|n| n != current_nomination);
+    if unchanged && !nomination_changes {
+        return None;
+    }
+    let mut list: Vec<Value> = conditions.iter().filter(|c| c.type_ != new.type_).map(condition_json).collect();
+    let mut cond = condition_json(&new);
+    if let Some(obj) = cond.as_object_mut() {
+        obj.insert("lastProbeTime".into(), Value::Null);
+    }
+    list.push(cond);
+    let mut patch = json!({ "status": { "conditions": list } });
+    if let Some(n) = nominated.filter(|_| nomination_changes) {
+        patch["status"]["nominatedNodeName"] = if n.is_empty() { Value::Null } else { json!(n) };
+    }
+    Some(patch)
+}
+
+/// The PodScheduled=False condition the scheduler reports for a pod it could not place.
+pub fn unschedulable_condition(pod: &Pod, reason: &str, message: &str) -> PodCondition {
+    PodCondition {
+        type_: "PodScheduled".into(),
+        status: "False".into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        observed_generation: pod.metadata.generation,
+        ..Default::default()
+    }
+}
+
+/// The DisruptionTarget condition a preempted pod gets before it is deleted.
+pub fn preempted_condition(pod: &Pod, reason: &str) -> PodCondition {
+    PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        reason: Some(reason.into()),
+        message: Some(format!("{SCHEDULER_NAME}: preempting to accommodate a higher priority pod")),
+        observed_generation: pod.metadata.generation,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(v: Value) -> Pod {
+        serde_json::from_value(v).expect("pod")
+    }
+
+    #[test]
+    fn condition_patch_only_when_something_changes() {
+        let now: jiff::Timestamp = "2026-01-02T03:04:05Z".parse().expect("time");
+        let p = pod(json!({"metadata": {"name": "p", "generation": 1}, "status": {"conditions": [
+            {"type": "Other", "status": "True"}
+        ]}}));
+        let c = unschedulable_condition(&p, "Unschedulable", "0/1 nodes are available: 1 Insufficient cpu.");
+        let patch = condition_patch(&p, c.clone(), None, now).expect("a patch");
+        let conds = &patch["status"]["conditions"];
+        assert_eq!(conds[0]["type"], "Other");
+        assert_eq!(conds[1]["type"], "PodScheduled");
+        assert_eq!(conds[1]["status"], "False");
+        assert_eq!(conds[1]["lastTransitionTime"], "2026-01-02T03:04:05Z");
+        assert_eq!(conds[1]["observedGeneration"], 1);
+        assert!(conds[1]["lastProbeTime"].is_null());
+        assert!(patch["status"].get("nominatedNodeName").is_none());
+
+        let mut applied = p.clone();
+        if let Some(s) = applied.status.as_mut() {
+            s.conditions = serde_json::from_value(conds.clone()).ok();
+        }
+        let later: jiff::Timestamp = "2026-01-02T03:05:00Z".parse().expect("time");
+        assert!(condition_patch(&applied, c.clone(), None, later).is_none());
+        let nominated = condition_patch(&applied, c.clone(), Some("n1"), later).expect("nomination changes");
+        assert_eq!(nominated["status"]["nominatedNodeName"], "n1");
+        assert_eq!(nominated["status"]["conditions"][1]["lastTransitionTime"], "2026-01-02T03:04:05Z");
+        let other = unschedulable_condition(&applied, "Unschedulable", "0/2 nodes are available: 2 Too many pods.");
+        assert!(condition_patch(&applied, other, Some(""), later).is_some());
+    }
+
+    #[test]
+    fn events_name_the_pod_and_the_scheduler() {
+        let now: jiff::Timestamp = "2026-01-02T03:04:05Z".parse().expect("time");
+        let p = pod(json!({"metadata": {"name": "web", "namespace": "apps", "uid": "u1"}}));
+        let e = event(&p, EventNote { type_: "Warning", reason: "FailedScheduling", action: "Scheduling", message: "m".into() }, now, "i");
+        assert!(e.metadata.name.as_deref().is_some_and(|n| n.starts_with("web.")));
+        assert_eq!(e.involved_object.uid.as_deref(), Some("u1"));
+        assert_eq!(e.source.and_then(|s| s.component).as_deref(), Some(SCHEDULER_NAME));
+        assert_eq!(e.reporting_component.as_deref(), Some(SCHEDULER_NAME));
+        assert_eq!((e.type_.as_deref(), e.reason.as_deref(), e.count), (Some("Warning"), Some("FailedScheduling"), Some(1)));
+    }
+}
