@@ -68,7 +68,7 @@ where
     }
 
     async fn drive(self) {
-        let Informer { api, store, mut writer, mut subscribers, .. } = self;
+        let Informer { api, store, mut writer, mut subscribers } = self;
         let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
         let mut before: Vec<Arc<K>> = Vec::new();
         while let Some(event) = events.next().await {

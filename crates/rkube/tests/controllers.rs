@@ -446,6 +446,8 @@ async fn revisions_history_limit_and_rollback() {
     let history = kubectl(&s, &["rollout", "history", "deploy/hist"]);
     let listed: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u32>().is_ok()).collect();
     assert_eq!(listed, ["2", "3", "4"], "{history}");
+    let third = kubectl(&s, &["rollout", "history", "deploy/hist", "--revision=3"]);
+    assert!(third.contains("rkube.test/busybox:3") && third.contains("revision #3"), "{third}");
 
     kubectl(&s, &["rollout", "undo", "deploy/hist"]);
     let d = complete_rollout(&client, "hist").await;
@@ -677,4 +679,30 @@ async fn failed_pod_creates_show_as_replica_failure() {
         (status.replicas == 1 && status.conditions.is_none()).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hash_collision_raises_collision_count() {
+    use rkube_controllers::deployment::revision::compute_hash;
+    let s = Server::start();
+    let client = client_for(&s).await;
+    let deployments = Api::<Deployment>::default_namespaced(client.clone());
+    let rss = Api::<ReplicaSet>::default_namespaced(client.clone());
+    // Paused: the template is stored (defaulted) but no ReplicaSet is made yet.
+    kubectl_in(&s, &["apply", "-f", "-"], &deployment("clash", 1, rolling(json!(1), json!(0)), json!({"paused": true})));
+    let d = deployments.get("clash").await.expect("get");
+    let taken = compute_hash(&d.spec.template, None);
+    // Someone else's ReplicaSet already has the name the Deployment would use.
+    let mut squatter = replica_set(&format!("clash-{taken}"), 0, json!({}));
+    squatter["spec"]["selector"] = json!({"matchLabels": {"app": "other"}});
+    squatter["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    kubectl_in(&s, &["apply", "-f", "-"], &squatter);
+    kubectl(&s, &["rollout", "resume", "deploy/clash"]);
+
+    let d = complete_rollout(&client, "clash").await;
+    assert_eq!(d.status.as_ref().and_then(|s| s.collision_count), Some(1));
+    let owned = list(&rss, "app=clash").await;
+    assert_eq!(owned.len(), 1);
+    assert_eq!(name(&owned[0].metadata), format!("clash-{}", compute_hash(&d.spec.template, Some(1))));
+    assert_eq!(rss.get(&format!("clash-{taken}")).await.expect("squatter").metadata.owner_references, None, "left alone");
 }

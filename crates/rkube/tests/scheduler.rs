@@ -355,12 +355,60 @@ async fn kube_client(s: &Server) -> kube::Client {
     kube::Client::try_from(config).expect("client")
 }
 
-/// Schedules 1,000 pods on 100 nodes and prints the rate at which they get bound.
+/// Watches pods labelled `app=<app>` until `n` of them are bound; returns when the last one was seen bound.
+fn watch_bound(pods: kube::Api<k8s_openapi::api::core::v1::Pod>, app: &str, n: usize) -> tokio::task::JoinHandle<(usize, Instant)> {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let selector = format!("app={app}");
+    tokio::spawn(async move {
+        let mut seen = std::collections::HashSet::new();
+        let stream = watcher(pods, watcher::Config::default().labels(&selector)).default_backoff().applied_objects();
+        let mut stream = std::pin::pin!(stream);
+        let mut last = Instant::now();
+        while let Some(Ok(p)) = stream.next().await {
+            if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && seen.insert(p.metadata.name.clone().unwrap_or_default()) {
+                last = Instant::now();
+                if seen.len() == n {
+                    break;
+                }
+            }
+        }
+        (seen.len(), last)
+    })
+}
+
+/// Creates `n` pods labelled `app=<app>`, 32 requests at a time.
+async fn create_pods(pods: &kube::Api<k8s_openapi::api::core::v1::Pod>, app: &str, n: usize) {
+    use futures::StreamExt;
+    futures::stream::iter(0..n)
+        .for_each_concurrent(32, |i| async move {
+            let mut m = pod_manifest(&format!("{app}-{i:04}"), "100m", json!({}));
+            m["metadata"]["labels"] = json!({"app": app});
+            let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(m).expect("pod");
+            pods.create(&kube::api::PostParams::default(), &pod).await.expect("create pod");
+        })
+        .await;
+}
+
+/// Sets `spec.unschedulable` on every node, 16 requests at a time.
+async fn cordon_all(nodes: &kube::Api<k8s_openapi::api::core::v1::Node>, count: usize, cordoned: bool) {
+    use futures::StreamExt;
+    use kube::api::{Patch, PatchParams};
+    futures::stream::iter(0..count)
+        .for_each_concurrent(16, |i| async move {
+            let patch = json!({"spec": {"unschedulable": cordoned}});
+            nodes.patch(&format!("node-{i:03}"), &PatchParams::default(), &Patch::Merge(&patch)).await.expect("cordon");
+        })
+        .await;
+}
+
+/// Schedules 1,000 pods on 100 nodes twice and prints the rates at which they get bound: while they are being
+/// created (end to end), and from a backlog of 1,000 pending pods when the nodes open up (the scheduler's own pace).
 #[test]
 fn throughput_1000_pods_on_100_nodes() {
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::{Node, Pod};
-    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 
     const NODES: usize = 100;
     const PODS: usize = 1000;
@@ -383,53 +431,76 @@ fn throughput_1000_pods_on_100_nodes() {
                 }
             })
             .await;
-
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-        let watch_api = pods.clone();
-        let bound = tokio::spawn(async move {
-            use kube::runtime::{WatchStreamExt, watcher};
-            let mut seen = std::collections::HashSet::new();
-            let stream = watcher(watch_api, watcher::Config::default().labels("app=load")).default_backoff().applied_objects();
-            let mut stream = std::pin::pin!(stream);
-            let mut last = Instant::now();
-            while let Some(Ok(p)) = stream.next().await {
-                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && seen.insert(p.metadata.name.clone().unwrap_or_default()) {
-                    last = Instant::now();
-                    if seen.len() == PODS {
-                        break;
-                    }
-                }
-            }
-            (seen.len(), last)
-        });
+
+        // End to end: bound while being created.
+        let bound = watch_bound(pods.clone(), "load", PODS);
         let start = Instant::now();
-        futures::stream::iter(0..PODS)
-            .for_each_concurrent(32, |i| {
-                let pods = pods.clone();
-                async move {
-                    let mut m = pod_manifest(&format!("load-{i:04}"), "100m", json!({}));
-                    m["metadata"]["labels"] = json!({"app": "load"});
-                    let pod: Pod = serde_json::from_value(m).expect("pod");
-                    pods.create(&PostParams::default(), &pod).await.expect("create pod");
-                }
-            })
-            .await;
+        create_pods(&pods, "load", PODS).await;
         let created = start.elapsed();
-        let (count, last) = tokio::time::timeout(Duration::from_secs(120), bound).await.expect("all pods bound in 2 minutes").expect("watch task");
+        let (count, last) = tokio::time::timeout(Duration::from_secs(120), bound).await.expect("bound in 2 minutes").expect("watch");
+        assert_eq!(count, PODS);
         let total = last.duration_since(start);
-        let rate = count as f64 / total.as_secs_f64();
         println!(
-            "scheduler throughput: {count} pods on {NODES} nodes bound in {:.2}s ({rate:.0} pods/s; creating them took {:.2}s)",
+            "scheduler throughput (end to end): {count} pods on {NODES} nodes bound {:.2}s after the first create ({:.0} pods/s; creating them took {:.2}s)",
             total.as_secs_f64(),
+            count as f64 / total.as_secs_f64(),
             created.as_secs_f64()
         );
-        assert_eq!(count, PODS);
         let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
-        for p in pods.list(&kube::api::ListParams::default().labels("app=load")).await.expect("list").items {
+        for p in pods.list(&ListParams::default().labels("app=load")).await.expect("list").items {
             *per_node.entry(p.spec.and_then(|s| s.node_name).unwrap_or_default()).or_default() += 1;
         }
         let (min, max) = (per_node.values().min().copied().unwrap_or(0), per_node.values().max().copied().unwrap_or(0));
         println!("pods per node: min {min}, max {max} over {} nodes", per_node.len());
         assert_eq!(per_node.len(), NODES, "every node got pods");
+
+        // Backlog: 1,000 pods pending on cordoned nodes, then the nodes open.
+        cordon_all(&nodes, NODES, true).await;
+        create_pods(&pods, "backlog", PODS).await;
+        let pending = eventually_async(Duration::from_secs(120), || async {
+            let list = pods.list(&ListParams::default().labels("app=backlog")).await.ok()?;
+            let waiting = list
+                .items
+                .iter()
+                .filter(|p| {
+                    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+                        c.iter().any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.message.as_deref().is_some_and(|m| m.contains("were unschedulable")))
+                    })
+                })
+                .count();
+            (waiting == PODS).then_some(waiting)
+        })
+        .await;
+        assert_eq!(pending, Some(PODS), "all backlog pods reported unschedulable");
+        let bound = watch_bound(pods.clone(), "backlog", PODS);
+        let start = Instant::now();
+        cordon_all(&nodes, NODES, false).await;
+        let (count, last) = tokio::time::timeout(Duration::from_secs(120), bound).await.expect("bound in 2 minutes").expect("watch");
+        assert_eq!(count, PODS);
+        let total = last.duration_since(start);
+        println!(
+            "scheduler throughput (backlog): {count} pending pods bound {:.2}s after the nodes were uncordoned ({:.0} pods/s)",
+            total.as_secs_f64(),
+            count as f64 / total.as_secs_f64()
+        );
     });
+}
+
+/// Polls an async `f` every 200ms until it returns Some or `timeout` passes.
+async fn eventually_async<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

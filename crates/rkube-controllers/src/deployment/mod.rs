@@ -28,18 +28,25 @@ use crate::ownership::{self, controller_name, controller_of};
 /// Why one sync of a Deployment failed (it is retried).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A request to the API server failed.
     #[error("API request failed: {0}")]
     Api(#[from] kube::Error),
+    /// The informers stopped (shutdown) before their caches were filled.
     #[error("the ReplicaSet or pod cache stopped before it was filled")]
     CacheGone,
+    /// The Deployment went away or is being deleted, so it may not adopt.
     #[error("{0}")]
     Adopt(String),
+    /// The selector cannot be parsed.
     #[error("deployment {0}: invalid label selector")]
     Selector(String),
+    /// The new ReplicaSet's name is taken by another template; the next try uses a new hash.
     #[error("hash collision creating ReplicaSet {0}; collisionCount raised")]
     HashCollision(String),
+    /// A rolling update found no new ReplicaSet after creating it.
     #[error("deployment {0}: no new ReplicaSet")]
     NoNewReplicaSet(String),
+    /// The strategy's parameters cannot be resolved.
     #[error(transparent)]
     Rollout(#[from] rollout::Error),
 }

@@ -217,7 +217,7 @@ pub fn set_new_rs_annotations(d: &Deployment, rs: &mut ReplicaSet, new_revision:
     }
     if !exists {
         let replicas = rollout::replicas(d);
-        changed |= set_replicas_annotations(rs, replicas, replicas + rollout::max_surge(d));
+        changed |= set_replicas_annotations(rs, replicas, replicas.saturating_add(rollout::max_surge(d)));
     }
     changed
 }

@@ -15,10 +15,13 @@ use crate::replicaset::status::desired;
 /// A rollout parameter that cannot be resolved.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
+    /// A string maxSurge/maxUnavailable without `%`.
     #[error("invalid value for IntOrString: invalid type: string is not a percentage")]
     NotAPercentage,
+    /// A percentage that is not a number.
     #[error("invalid value for IntOrString: invalid value {0:?}")]
     BadPercentage(String),
+    /// A strategy type other than RollingUpdate or Recreate.
     #[error("deployment type {0:?} isn't supported")]
     UnknownStrategy(String),
 }
@@ -60,7 +63,7 @@ pub fn rs_available(rs: &ReplicaSet) -> i32 {
 
 /// Sum of `f` over ReplicaSets.
 pub fn total(rss: &[&ReplicaSet], f: fn(&ReplicaSet) -> i32) -> i32 {
-    rss.iter().map(|rs| f(rs)).sum()
+    rss.iter().fold(0i32, |sum, rs| sum.saturating_add(f(rs)))
 }
 
 /// An int-or-percentage scaled against `total` (`intstr.GetScaledValueFromIntOrPercent`):
@@ -82,8 +85,8 @@ pub fn scaled_value(value: &IntOrString, total: i32, round_up: bool) -> Result<i
 /// maxUnavailable 1, so a rollout can always make progress.
 pub fn resolve_fenceposts(surge: Option<&IntOrString>, unavailable: Option<&IntOrString>, desired: i32) -> Result<(i32, i32), Error> {
     let zero = IntOrString::Int(0);
-    let surge = scaled_value(surge.unwrap_or(&zero), desired, true)?;
-    let unavailable = scaled_value(unavailable.unwrap_or(&zero), desired, false)?;
+    let surge = scaled_value(surge.unwrap_or(&zero), desired, true)?.max(0);
+    let unavailable = scaled_value(unavailable.unwrap_or(&zero), desired, false)?.max(0);
     Ok(if surge == 0 && unavailable == 0 { (0, 1) } else { (surge, unavailable) })
 }
 
@@ -113,14 +116,14 @@ pub fn new_rs_new_replicas(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet
         "RollingUpdate" => {
             let rolling = d.spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
             let zero = IntOrString::Int(0);
-            let surge = scaled_value(rolling.and_then(|r| r.max_surge.as_ref()).unwrap_or(&zero), replicas(d), true)?;
+            let surge = scaled_value(rolling.and_then(|r| r.max_surge.as_ref()).unwrap_or(&zero), replicas(d), true)?.max(0);
             let current = total(all, rs_replicas);
-            let max_total = replicas(d) + surge;
+            let max_total = replicas(d).saturating_add(surge);
             if current >= max_total {
                 return Ok(rs_replicas(new));
             }
-            let up = (max_total - current).min(replicas(d) - rs_replicas(new));
-            Ok(rs_replicas(new) + up)
+            let up = max_total.saturating_sub(current).min(replicas(d).saturating_sub(rs_replicas(new)));
+            Ok(rs_replicas(new).saturating_add(up))
         }
         "Recreate" => Ok(replicas(d)),
         other => Err(Error::UnknownStrategy(other.to_string())),
@@ -150,14 +153,14 @@ pub fn by_creation(a: &ReplicaSet, b: &ReplicaSet) -> Ordering {
 pub fn old_scale_down(d: &Deployment, new: &ReplicaSet, olds: &[&ReplicaSet]) -> Vec<(String, i32)> {
     let mut olds: Vec<ReplicaSet> = olds.iter().map(|rs| (*rs).clone()).collect();
     olds.sort_by(by_creation);
-    let old_pods: i32 = olds.iter().map(rs_replicas).sum();
+    let old_pods = olds.iter().fold(0i32, |sum, rs| sum.saturating_add(rs_replicas(rs)));
     if old_pods == 0 {
         return Vec::new();
     }
-    let all_pods = old_pods + rs_replicas(new);
+    let all_pods = old_pods.saturating_add(rs_replicas(new));
     let min_available = replicas(d) - max_unavailable(d);
-    let new_unavailable = rs_replicas(new) - rs_available(new);
-    let max_scaled_down = all_pods - min_available - new_unavailable;
+    let new_unavailable = rs_replicas(new).saturating_sub(rs_available(new));
+    let max_scaled_down = all_pods.saturating_sub(min_available).saturating_sub(new_unavailable);
     if max_scaled_down <= 0 {
         return Vec::new();
     }
@@ -179,13 +182,13 @@ pub fn old_scale_down(d: &Deployment, new: &ReplicaSet, olds: &[&ReplicaSet]) ->
         if size == 0 || size == available {
             continue;
         }
-        let down = (max_scaled_down - cleaned).min(size - available);
+        let down = (max_scaled_down - cleaned).min(size.saturating_sub(available));
         record(rs, size - down);
         cleaned += down;
     }
-    let available: i32 = olds.iter().map(rs_available).sum::<i32>() + rs_available(new);
+    let available = olds.iter().fold(rs_available(new), |sum, rs| sum.saturating_add(rs_available(rs)));
     if available > min_available {
-        let wanted = available - min_available;
+        let wanted = available.saturating_sub(min_available);
         let mut done = 0;
         for rs in olds.iter_mut() {
             if done >= wanted {
@@ -208,8 +211,11 @@ pub fn old_scale_down(d: &Deployment, new: &ReplicaSet, olds: &[&ReplicaSet]) ->
 /// `scaleReplicaSetAndRecordEvent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The ReplicaSet to resize.
     pub name: String,
+    /// Its new `spec.replicas`.
     pub replicas: i32,
+    /// Refresh the replica annotations even when the size stays.
     pub annotations: bool,
 }
 
@@ -265,8 +271,8 @@ pub fn scale(d: &Deployment, new: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> 
     }
     let mut all = active(olds.iter().copied().chain(new));
     let current = total(&all, rs_replicas);
-    let allowed = if replicas(d) > 0 { replicas(d) + max_surge(d) } else { 0 };
-    let to_add = allowed - current;
+    let allowed = if replicas(d) > 0 { replicas(d).saturating_add(max_surge(d)) } else { 0 };
+    let to_add = allowed.saturating_sub(current);
     match to_add.cmp(&0) {
         Ordering::Greater => all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| by_creation(b, a))),
         Ordering::Less => all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| by_creation(a, b))),
@@ -277,8 +283,8 @@ pub fn scale(d: &Deployment, new: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> 
     for rs in &all {
         if to_add != 0 {
             let p = proportion(rs, d, to_add, added);
-            sizes.push(rs_replicas(rs) + p);
-            added += p;
+            sizes.push(rs_replicas(rs).saturating_add(p));
+            added = added.saturating_add(p);
         } else {
             sizes.push(rs_replicas(rs));
         }
@@ -286,7 +292,7 @@ pub fn scale(d: &Deployment, new: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> 
     if to_add != 0
         && let Some(first) = sizes.first_mut()
     {
-        *first = (*first + to_add - added).max(0);
+        *first = first.saturating_add(to_add.saturating_sub(added)).max(0);
     }
     all.iter().zip(sizes).map(|(rs, size)| Step { name: name(rs), replicas: size, annotations: true }).collect()
 }
@@ -297,7 +303,7 @@ fn proportion(rs: &ReplicaSet, d: &Deployment, to_add: i32, added: i32) -> i32 {
         return 0;
     }
     let fraction = fraction(rs, d);
-    let allowed = to_add - added;
+    let allowed = to_add.saturating_sub(added);
     if to_add > 0 { fraction.min(allowed) } else { fraction.max(allowed) }
 }
 
@@ -307,7 +313,7 @@ fn fraction(rs: &ReplicaSet, d: &Deployment) -> i32 {
     if replicas(d) == 0 {
         return -rs_replicas(rs);
     }
-    let max = i64::from(replicas(d) + max_surge(d));
+    let max = i64::from(replicas(d)) + i64::from(max_surge(d));
     let annotated = revision::annotation(rs, MAX_REPLICAS).and_then(|v| v.parse::<i32>().ok()).filter(|n| *n != 0);
     let before = match annotated {
         Some(n) => i64::from(n),
@@ -320,7 +326,7 @@ fn fraction(rs: &ReplicaSet, d: &Deployment) -> i32 {
         }
     };
     let size = (i64::from(rs_replicas(rs)) * max) as f64 / before as f64;
-    size.round() as i32 - rs_replicas(rs)
+    (size.round() as i32).saturating_sub(rs_replicas(rs))
 }
 
 #[cfg(test)]

@@ -12,20 +12,30 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::rollout::{self, max_unavailable, replicas, rs_actual, rs_available, rs_ready, rs_replicas, total};
 use crate::replicaset::status::REPLICA_FAILURE;
 
-/// Condition types.
+/// Condition: enough pods are available (replicas - maxUnavailable).
 pub const AVAILABLE: &str = "Available";
+/// Condition: the rollout is moving, done, or stuck past its deadline.
 pub const PROGRESSING: &str = "Progressing";
 
-/// Condition reasons, as a real cluster reports them.
+/// Available=True: at least replicas - maxUnavailable pods are available.
 pub const MINIMUM_REPLICAS_AVAILABLE: &str = "MinimumReplicasAvailable";
+/// Available=False: fewer than replicas - maxUnavailable pods are available.
 pub const MINIMUM_REPLICAS_UNAVAILABLE: &str = "MinimumReplicasUnavailable";
+/// Progressing=True: the rollout finished.
 pub const NEW_RS_AVAILABLE: &str = "NewReplicaSetAvailable";
+/// Progressing=True: the rollout made progress since the last sync.
 pub const RS_UPDATED: &str = "ReplicaSetUpdated";
+/// Progressing=False: no progress within progressDeadlineSeconds.
 pub const TIMED_OUT: &str = "ProgressDeadlineExceeded";
+/// Progressing=True: the ReplicaSet of a new revision was just created.
 pub const NEW_RS_CREATED: &str = "NewReplicaSetCreated";
+/// Progressing=True: the new ReplicaSet existed before progress was tracked.
 pub const FOUND_NEW_RS: &str = "FoundNewReplicaSet";
+/// Progressing=False: the new ReplicaSet could not be created.
 pub const FAILED_RS_CREATE: &str = "ReplicaSetCreateError";
+/// Progressing=Unknown: the Deployment is paused, so no deadline runs.
 pub const PAUSED: &str = "DeploymentPaused";
+/// Progressing=Unknown: the Deployment was resumed; the deadline starts over.
 pub const RESUMED: &str = "DeploymentResumed";
 
 /// `Some(n)` unless zero: the API omits zero counts (`omitempty`).
@@ -93,8 +103,8 @@ fn deadline(d: &Deployment) -> i64 {
 /// Counts and the Available condition from the ReplicaSets (`calculateStatus`).
 pub fn calculate(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, now: Timestamp) -> DeploymentStatus {
     let available = total(all, rs_available);
-    let unavailable = (total(all, rs_replicas) - available).max(0);
-    let terminating = all.iter().try_fold(0, |sum, rs| rs.status.as_ref().and_then(|s| s.terminating_replicas).map(|n| sum + n));
+    let unavailable = total(all, rs_replicas).saturating_sub(available).max(0);
+    let terminating = all.iter().try_fold(0i32, |sum, rs| rs.status.as_ref().and_then(|s| s.terminating_replicas).map(|n| sum.saturating_add(n)));
     let mut status = DeploymentStatus {
         observed_generation: d.metadata.generation.filter(|g| *g != 0),
         replicas: nonzero(total(all, rs_actual)),
@@ -127,8 +137,8 @@ pub fn complete(d: &Deployment, s: &DeploymentStatus) -> bool {
 /// Whether `new` shows progress over the Deployment's current status (`DeploymentProgressing`).
 fn progressing(d: &Deployment, new: &DeploymentStatus) -> bool {
     let old = d.status.clone().unwrap_or_default();
-    let old_old = get(old.replicas) - get(old.updated_replicas);
-    let new_old = get(new.replicas) - get(new.updated_replicas);
+    let old_old = get(old.replicas).saturating_sub(get(old.updated_replicas));
+    let new_old = get(new.replicas).saturating_sub(get(new.updated_replicas));
     get(new.updated_replicas) > get(old.updated_replicas)
         || new_old < old_old
         || get(new.ready_replicas) > get(old.ready_replicas)

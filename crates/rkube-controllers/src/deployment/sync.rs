@@ -128,14 +128,24 @@ impl<'a> DeploymentSync<'a> {
         let current = self.d.metadata.annotations.as_ref().and_then(|a| a.get(REVISION)).map(String::as_str);
         if let Some(rev) = revision.filter(|r| current != Some(*r)) {
             let patch = json!({ "metadata": { "annotations": { REVISION: rev } } });
-            self.d = self.deployments().patch(&self.d.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            let fresh = self.deployments().patch(&self.d.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            self.absorb(fresh);
         }
         if let Some(status) = status {
             let mut next = self.d.clone();
             next.status = Some(status);
-            self.d = self.deployments().replace_status(&self.d.name_any(), &PostParams::default(), &next).await?;
+            let fresh = self.deployments().replace_status(&self.d.name_any(), &PostParams::default(), &next).await?;
+            self.absorb(fresh);
         }
         Ok(())
+    }
+
+    /// Take what a write returned, except the spec and generation: this sync acts on the
+    /// generation it started with, and reports that one as observed.
+    fn absorb(&mut self, fresh: Deployment) {
+        self.d.metadata.resource_version = fresh.metadata.resource_version;
+        self.d.metadata.annotations = fresh.metadata.annotations;
+        self.d.status = fresh.status;
     }
 
     /// Write `status` unless the Deployment already reports it.
@@ -149,7 +159,7 @@ impl<'a> DeploymentSync<'a> {
     /// Resize `rs` to `to` and refresh its replica annotations (`scaleReplicaSet`); whether the
     /// size changed, and the ReplicaSet as it is now.
     pub async fn scale(&self, rs: &ReplicaSet, to: i32) -> Result<(bool, ReplicaSet), Error> {
-        let (want, max) = (replicas(&self.d), replicas(&self.d) + max_surge(&self.d));
+        let (want, max) = (replicas(&self.d), replicas(&self.d).saturating_add(max_surge(&self.d)));
         let resize = rs_replicas(rs) != to;
         if !resize && !revision::replicas_annotations_need_update(rs, want, max) {
             return Ok((false, rs.clone()));

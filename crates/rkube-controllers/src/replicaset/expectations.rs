@@ -17,15 +17,20 @@ pub const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// A pod the controller created or deleted: namespace-local name and uid.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PodId {
+    /// The pod's name in the ReplicaSet's namespace.
     pub name: String,
+    /// The pod's uid, which tells a recreated pod of the same name apart.
     pub uid: String,
 }
 
 /// How a pod appears in the cache right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
+    /// Not in the cache (never seen, or deleted).
     Absent,
+    /// In the cache.
     Present,
+    /// In the cache with a deletionTimestamp.
     Terminating,
 }
 
@@ -74,19 +79,15 @@ impl Expectations {
         }
     }
 
-    /// Forget everything about `key` (the ReplicaSet is gone).
-    pub fn forget(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
-
     /// Whether `key` may act again: everything it did has been seen in the cache (`seen`), or
-    /// the expectations expired.
+    /// the expectations expired. Expired expectations of every key are dropped on the way
+    /// (those of deleted ReplicaSets included).
     pub fn satisfied(&mut self, key: &str, now: Instant, seen: impl Fn(&PodId) -> Seen) -> bool {
+        self.entries.retain(|_, e| now.saturating_duration_since(e.since) <= TIMEOUT);
         let Some(e) = self.entries.get_mut(key) else { return true };
         e.creations.retain(|p| seen(p) == Seen::Absent);
         e.deletions.retain(|p| seen(p) == Seen::Present);
-        let done = e.creations.is_empty() && e.deletions.is_empty();
-        if done || now.duration_since(e.since) > TIMEOUT {
+        if e.creations.is_empty() && e.deletions.is_empty() {
             self.entries.remove(key);
             return true;
         }
@@ -141,8 +142,8 @@ mod tests {
         e.created("ns/rs", vec![id("a")], t0);
         assert!(!e.satisfied("ns/rs", t0 + Duration::from_secs(60), |_| Seen::Absent));
         assert!(e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| Seen::Absent));
-        e.created("ns/rs", vec![id("a")], t0);
-        e.forget("ns/rs");
-        assert!(e.satisfied("ns/rs", t0, |_| Seen::Absent));
+        e.created("ns/gone", vec![id("b")], t0);
+        assert!(e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| Seen::Absent));
+        assert!(e.entries.is_empty(), "expired expectations of other keys are dropped");
     }
 }

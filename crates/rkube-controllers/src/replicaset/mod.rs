@@ -30,10 +30,13 @@ use crate::pod;
 /// Why one reconcile of a ReplicaSet failed (it is retried).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A request to the API server failed.
     #[error("API request failed: {0}")]
     Api(#[from] kube::Error),
+    /// The informers stopped (shutdown) before their caches were filled.
     #[error("the pod cache stopped before it was filled")]
     CacheGone,
+    /// The ReplicaSet went away or is being deleted, so it may not adopt.
     #[error("{0}")]
     Adopt(String),
     /// Creating or deleting pods failed; the message is what the ReplicaFailure condition shows.

@@ -52,7 +52,7 @@ pub fn calculate(
     let failure = status.conditions.iter().flatten().any(|c| c.type_.as_deref() == Some(REPLICA_FAILURE));
     match manage_error {
         Some(message) if !failure => {
-            let diff = count(active.len()) - desired(rs);
+            let diff = count(active.len()).saturating_sub(desired(rs));
             let reason = match diff.cmp(&0) {
                 std::cmp::Ordering::Less => "FailedCreate",
                 std::cmp::Ordering::Greater => "FailedDelete",
