@@ -172,21 +172,30 @@ fn head(printer: Printer, opts: TableOptions, resource_version: &str, cont: Opti
     out
 }
 
+/// Append `v` as JSON (`null` should it not serialize).
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+    }
+}
+
 /// Append one row for `obj` (whose serialized form is `raw`, when at hand).
 fn push_row(out: &mut Vec<u8>, printer: Printer, opts: TableOptions, mut obj: Value, raw: Option<&[u8]>, now: Timestamp) {
     let cells = Value::Array(printer.cells(&obj, now));
     let conditions = printer.conditions(&obj);
     out.extend_from_slice(b"{\"cells\":");
-    out.extend_from_slice(&serde_json::to_vec(&cells).unwrap_or_default());
+    write_json(out, &cells);
     if !conditions.is_empty() {
         out.extend_from_slice(b",\"conditions\":");
-        out.extend_from_slice(&serde_json::to_vec(&conditions).unwrap_or_default());
+        write_json(out, &Value::Array(conditions));
     }
     out.extend_from_slice(b",\"object\":");
     match (opts.include, raw) {
         (Include::None, _) => out.extend_from_slice(b"null"),
         (Include::Object, Some(raw)) => out.extend_from_slice(raw),
-        (Include::Object, None) => out.extend_from_slice(&serde_json::to_vec(&obj).unwrap_or_default()),
+        (Include::Object, None) => write_json(out, &obj),
         (Include::Metadata, _) => {
             let metadata = obj.get_mut("metadata").map(Value::take).filter(Value::is_object).unwrap_or_else(|| json!({}));
             let partial = json!({
@@ -194,7 +203,7 @@ fn push_row(out: &mut Vec<u8>, printer: Printer, opts: TableOptions, mut obj: Va
                 "apiVersion": format!("meta.k8s.io/{}", opts.version),
                 "metadata": metadata,
             });
-            out.extend_from_slice(&serde_json::to_vec(&partial).unwrap_or_default());
+            write_json(out, &partial);
         }
     }
     out.push(b'}');
