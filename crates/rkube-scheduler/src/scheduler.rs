@@ -26,9 +26,9 @@ use crate::binder::DefaultBinder;
 use crate::cache::Cache;
 use crate::framework::{
     ClusterEvents, CycleState, Framework, NO_NODES_MESSAGE, Nominations, PodInfo, PostFilterContext, QueuedPodInfo,
-    ScheduleError, Status, resolve_priority,
+    ScheduleError, Status, ready_status, resolve_priority,
 };
-use crate::plugins::{self, default_preemption::PREEMPTION_REASON, node_ready::ready_status};
+use crate::plugins::{self, default_preemption::PREEMPTION_REASON};
 use crate::queue::SchedulingQueue;
 use crate::selectors::labels;
 

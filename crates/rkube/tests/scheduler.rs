@@ -357,9 +357,14 @@ async fn kube_client(s: &Server) -> kube::Client {
 
 /// Watches pods labelled `app=<app>` until `n` of them are bound; returns when the last one was seen bound.
 fn watch_bound(pods: kube::Api<k8s_openapi::api::core::v1::Pod>, app: &str, n: usize) -> tokio::task::JoinHandle<(usize, Instant)> {
+    watch_bound_selector(pods, &format!("app={app}"), n)
+}
+
+/// Watches pods matching `selector` until `n` of them are bound; returns when the last one was seen bound.
+fn watch_bound_selector(pods: kube::Api<k8s_openapi::api::core::v1::Pod>, selector: &str, n: usize) -> tokio::task::JoinHandle<(usize, Instant)> {
     use futures::StreamExt;
     use kube::runtime::{WatchStreamExt, watcher};
-    let selector = format!("app={app}");
+    let selector = selector.to_string();
     tokio::spawn(async move {
         let mut seen = std::collections::HashSet::new();
         let stream = watcher(pods, watcher::Config::default().labels(&selector)).default_backoff().applied_objects();
@@ -484,6 +489,118 @@ fn throughput_1000_pods_on_100_nodes() {
             total.as_secs_f64(),
             count as f64 / total.as_secs_f64()
         );
+    });
+}
+
+/// Resident memory of the `rkube server` using `dir`, in MiB (found through /proc).
+fn server_rss_mib(dir: &std::path::Path) -> Option<f64> {
+    let needle = dir.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(" server ") && cmdline.contains(&needle) {
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+            return Some(kb / 1024.0);
+        }
+    }
+    None
+}
+
+/// The benchmark shape: 10,000 pending pods (resource requests with a mix of node affinity,
+/// tolerations and spread constraints) on 5,000 nodes; prints pods/s and the server's RSS. Slow in a
+/// debug build: run with `cargo test --release -p rkube --test scheduler -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn throughput_10000_pending_pods_on_5000_nodes() {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::{Node, Pod};
+    use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+
+    const NODES: usize = 5000;
+    const PODS: usize = 10_000;
+    let _g = serial();
+    let s = Server::start();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let client = kube_client(&s).await;
+        let nodes: Api<Node> = Api::all(client.clone());
+        futures::stream::iter(0..NODES)
+            .for_each_concurrent(32, |i| {
+                let nodes = nodes.clone();
+                async move {
+                    let name = format!("node-{i:04}");
+                    let zone = format!("zone-{}", i % 10);
+                    let taints: &[(&str, &str, &str)] = if i % 7 == 0 { &[("dedicated", "infra", "NoSchedule")] } else { &[] };
+                    let disk: &[(&str, &str)] = if i % 3 == 0 { &[("disk", "ssd")] } else { &[] };
+                    let labels: Vec<(&str, &str)> = disk.iter().copied().chain([("topology.kubernetes.io/zone", zone.as_str())]).collect();
+                    let spec = NodeSpec { labels: &labels, taints, ..NodeSpec::new(&name, "32") };
+                    let mut manifest = node_manifest(&spec);
+                    manifest["spec"]["unschedulable"] = json!(true);
+                    let node: Node = serde_json::from_value(manifest).expect("node");
+                    nodes.create(&PostParams::default(), &node).await.expect("create node");
+                    nodes.patch_status(&name, &PatchParams::default(), &Patch::Merge(&node_status(&spec))).await.expect("node status");
+                }
+            })
+            .await;
+        println!("server RSS with {NODES} nodes: {:.0} MiB", server_rss_mib(&s.dir).unwrap_or(0.0));
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        futures::stream::iter(0..PODS)
+            .for_each_concurrent(32, |i| {
+                let pods = pods.clone();
+                async move {
+                    let app = format!("app-{}", i % 50);
+                    let extra = match i % 4 {
+                        0 => json!({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                            {"weight": 10, "preference": {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}}
+                        ]}}}),
+                        1 => json!({"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "infra", "effect": "NoSchedule"}]}),
+                        2 => json!({"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": app}}}]}),
+                        _ => json!({"topologySpreadConstraints": [{"maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": app}}}]}),
+                    };
+                    let mut m = pod_manifest(&format!("big-{i:05}"), "100m", extra);
+                    m["metadata"]["labels"] = json!({"app": app, "bench": "big"});
+                    let pod: Pod = serde_json::from_value(m).expect("pod");
+                    pods.create(&PostParams::default(), &pod).await.expect("create pod");
+                }
+            })
+            .await;
+        let reported = eventually_async(Duration::from_secs(600), || async {
+            let list = pods.list(&ListParams::default().labels("bench=big")).await.ok()?;
+            let n = list
+                .items
+                .iter()
+                .filter(|p| p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "PodScheduled")))
+                .count();
+            (n == PODS).then_some(n)
+        })
+        .await;
+        assert_eq!(reported, Some(PODS), "every pod was tried while the nodes were cordoned");
+        println!("server RSS with {NODES} nodes and {PODS} pending pods: {:.0} MiB", server_rss_mib(&s.dir).unwrap_or(0.0));
+        let bound = watch_bound_selector(pods.clone(), "bench=big", PODS);
+        let start = Instant::now();
+        futures::stream::iter(0..NODES)
+            .for_each_concurrent(32, |i| {
+                let nodes = nodes.clone();
+                async move {
+                    let patch = json!({"spec": {"unschedulable": false}});
+                    nodes.patch(&format!("node-{i:04}"), &PatchParams::default(), &Patch::Merge(&patch)).await.expect("uncordon");
+                }
+            })
+            .await;
+        let opened = start.elapsed();
+        let (count, last) = tokio::time::timeout(Duration::from_secs(600), bound).await.expect("bound in 10 minutes").expect("watch");
+        let total = last.duration_since(start);
+        println!(
+            "scheduler throughput (backlog): {count} pods on {NODES} nodes bound {:.2}s after uncordoning began ({:.0} pods/s; uncordoning took {:.2}s)",
+            total.as_secs_f64(),
+            count as f64 / total.as_secs_f64(),
+            opened.as_secs_f64()
+        );
+        println!("server RSS after binding: {:.0} MiB", server_rss_mib(&s.dir).unwrap_or(0.0));
+        assert_eq!(count, PODS);
     });
 }
 

@@ -3,7 +3,6 @@
 //! whole when preemption or nominated pods simulate a different node.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
 
 /// Data a plugin keeps for one scheduling cycle.
 pub trait StateData: Any + Send + Sync {
@@ -27,12 +26,13 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
     }
 }
 
-/// The cycle state of one pod's scheduling attempt.
+/// The cycle state of one pod's scheduling attempt. A handful of entries, read once per node and
+/// plugin, so plain vectors beat hashing.
 #[derive(Default)]
 pub struct CycleState {
-    data: HashMap<&'static str, Box<dyn StateData>>,
-    skip_filter: HashSet<&'static str>,
-    skip_score: HashSet<&'static str>,
+    data: Vec<(&'static str, Box<dyn StateData>)>,
+    skip_filter: Vec<&'static str>,
+    skip_score: Vec<&'static str>,
 }
 
 impl Clone for CycleState {
@@ -53,37 +53,38 @@ impl CycleState {
 
     /// Stores a plugin's data under `key`.
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        self.data.retain(|(k, _)| *k != key);
+        self.data.push((key, Box::new(value)));
     }
 
     /// Reads a plugin's data, if present and of that type.
     pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|v| (**v).as_any().downcast_ref::<T>())
+        self.data.iter().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any().downcast_ref::<T>())
     }
 
     /// Reads a plugin's data for changing it.
     pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|v| (**v).as_any_mut().downcast_mut::<T>())
+        self.data.iter_mut().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any_mut().downcast_mut::<T>())
     }
 
     /// Marks a plugin's filter as not applying to this pod (its pre-filter returned Skip).
     pub(crate) fn skip_filter(&mut self, plugin: &'static str) {
-        self.skip_filter.insert(plugin);
+        self.skip_filter.push(plugin);
     }
 
     /// Whether a plugin's filter is skipped.
     pub(crate) fn filter_skipped(&self, plugin: &'static str) -> bool {
-        self.skip_filter.contains(plugin)
+        self.skip_filter.contains(&plugin)
     }
 
     /// Marks a plugin's score as not applying (its pre-score returned Skip).
     pub(crate) fn skip_score(&mut self, plugin: &'static str) {
-        self.skip_score.insert(plugin);
+        self.skip_score.push(plugin);
     }
 
     /// Whether a plugin's score is skipped.
     pub(crate) fn score_skipped(&self, plugin: &'static str) -> bool {
-        self.skip_score.contains(plugin)
+        self.skip_score.contains(&plugin)
     }
 }
 

@@ -20,7 +20,7 @@ pub use diagnosis::{Diagnosis, FitError, NO_NODES_MESSAGE};
 pub use nominations::Nominations;
 pub use pod_info::{AffinityTerm, HostPort, PodInfo, WeightedAffinityTerm, more_important, resolve_priority};
 pub use runtime::{Framework, FrameworkBuilder, ScheduleError};
-pub use snapshot::{HostPortInfo, NodeInfo, Snapshot};
+pub use snapshot::{HostPortInfo, NodeInfo, PodGroup, Snapshot, ready_status};
 pub use status::{Code, Status};
 
 /// The highest score a score plugin may give after normalizing.

@@ -54,9 +54,14 @@ impl AffinityTerm {
 
     /// Whether `pod` (with its namespace's labels) is one of the pods the term is about.
     pub fn matches(&self, pod: &PodInfo, namespace_labels: Option<&Labels>) -> bool {
-        let in_namespace = self.namespaces.contains(&pod.namespace)
-            || namespace_labels.is_some_and(|l| self.namespace_selector.matches(l));
-        in_namespace && self.selector.matches(pod.labels())
+        self.matches_labels(&pod.namespace, pod.labels(), namespace_labels)
+    }
+
+    /// Whether a pod in `namespace` with `labels` is one of the pods the term is about.
+    pub fn matches_labels(&self, namespace: &str, labels: &Labels, namespace_labels: Option<&Labels>) -> bool {
+        let in_namespace =
+            self.namespaces.contains(namespace) || namespace_labels.is_some_and(|l| self.namespace_selector.matches(l));
+        in_namespace && self.selector.matches(labels)
     }
 
     /// The term with its namespace selector resolved against the current namespaces.

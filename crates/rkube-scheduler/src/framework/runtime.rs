@@ -195,6 +195,9 @@ impl Framework {
     /// Filters with the pods nominated to the node (at least as important as `pod`) counted as if placed,
     /// and, when that passes, once more without them (`RunFilterPluginsWithNominatedPods`).
     pub fn run_filter_with_nominated(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, nominations: &Nominations) -> Status {
+        if nominations.is_empty() {
+            return self.run_filter(state, pod, node);
+        }
         let nominated: Vec<&Arc<PodInfo>> = nominations
             .for_node(node.name())
             .iter()

@@ -9,6 +9,15 @@ use k8s_openapi::api::core::v1::Node;
 
 use super::pod_info::{HostPort, PodInfo};
 use crate::resource::Resource;
+
+/// The status of a node's Ready condition (`"False"` when it reports none yet).
+pub fn ready_status(node: &Node) -> &str {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .map_or("False", |c| c.status.as_str())
+}
 use crate::selectors::{Labels, labels};
 
 /// The address that binds every IP.
@@ -56,6 +65,8 @@ impl HostPortInfo {
 pub struct NodeInfo {
     node: Arc<Node>,
     name: String,
+    unschedulable: bool,
+    ready: &'static str,
     pods: Vec<Arc<PodInfo>>,
     pods_with_affinity: Vec<Arc<PodInfo>>,
     pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
@@ -70,6 +81,8 @@ impl NodeInfo {
     pub fn new(node: Arc<Node>) -> NodeInfo {
         let mut info = NodeInfo {
             name: node.metadata.name.clone().unwrap_or_default(),
+            unschedulable: false,
+            ready: "False",
             node: node.clone(),
             pods: Vec::new(),
             pods_with_affinity: Vec::new(),
@@ -91,6 +104,12 @@ impl NodeInfo {
             tracing::warn!(node = %self.name, error = %e, "unreadable allocatable quantity counted as zero");
         }
         self.allocatable = allocatable;
+        self.unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        self.ready = match ready_status(&node) {
+            "True" => "True",
+            "Unknown" => "Unknown",
+            _ => "False",
+        };
         self.node = node;
     }
 
@@ -134,6 +153,16 @@ impl NodeInfo {
         &self.name
     }
 
+    /// Whether the node is cordoned (`spec.unschedulable`).
+    pub fn unschedulable(&self) -> bool {
+        self.unschedulable
+    }
+
+    /// The status of the node's Ready condition: `True`, `False` (also when absent) or `Unknown`.
+    pub fn ready(&self) -> &'static str {
+        self.ready
+    }
+
     /// The node's labels.
     pub fn labels(&self) -> &Labels {
         labels(&self.node.metadata)
@@ -175,6 +204,14 @@ impl NodeInfo {
     }
 }
 
+/// Placed pods of one namespace with identical labels, counted per node: selectors are matched once per
+/// distinct label set instead of once per pod (pods of one workload share their labels).
+#[derive(Clone, Debug, Default)]
+pub struct PodGroup {
+    /// Per node name: (all pods, pods not being deleted).
+    pub per_node: HashMap<String, (u32, u32)>,
+}
+
 /// All nodes at one moment, plus namespace labels.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -182,6 +219,8 @@ pub struct Snapshot {
     index: HashMap<String, usize>,
     namespaces: HashMap<String, Labels>,
     required_anti_affinity_pods: usize,
+    affinity_pods: usize,
+    groups: HashMap<(String, Labels), PodGroup>,
 }
 
 impl Snapshot {
@@ -190,10 +229,36 @@ impl Snapshot {
         let mut s = Snapshot::default();
         for n in nodes {
             s.required_anti_affinity_pods += n.pods_with_required_anti_affinity.len();
+            s.affinity_pods += n.pods_with_affinity.len();
+            for p in &n.pods {
+                s.group(&n.name, p, 1);
+            }
             s.index.insert(n.name.clone(), s.nodes.len());
             s.nodes.push(Arc::new(n));
         }
         s
+    }
+
+    /// Counts a pod in (or, with `delta` -1, out of) its label group.
+    fn group(&mut self, node: &str, pod: &PodInfo, delta: i32) {
+        let key = (pod.namespace.clone(), pod.labels().clone());
+        let group = self.groups.entry(key.clone()).or_default();
+        let counts = group.per_node.entry(node.to_string()).or_insert((0, 0));
+        counts.0 = counts.0.saturating_add_signed(delta);
+        if !pod.terminating() {
+            counts.1 = counts.1.saturating_add_signed(delta);
+        }
+        if counts.0 == 0 {
+            group.per_node.remove(node);
+            if group.per_node.is_empty() {
+                self.groups.remove(&key);
+            }
+        }
+    }
+
+    /// Placed pods by namespace and label set.
+    pub fn pod_groups(&self) -> impl Iterator<Item = (&str, &Labels, &PodGroup)> {
+        self.groups.iter().map(|((ns, labels), g)| (ns.as_str(), labels, g))
     }
 
     /// Every node.
@@ -231,6 +296,11 @@ impl Snapshot {
         self.required_anti_affinity_pods > 0
     }
 
+    /// Whether any placed pod has a pod (anti-)affinity term.
+    pub fn has_affinity_pods(&self) -> bool {
+        self.affinity_pods > 0
+    }
+
     /// Adds or replaces a node, keeping pods already placed on it.
     pub(crate) fn upsert_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
@@ -251,6 +321,10 @@ impl Snapshot {
             self.index.insert(moved.name.clone(), i);
         }
         self.required_anti_affinity_pods -= removed.pods_with_required_anti_affinity.len();
+        self.affinity_pods -= removed.pods_with_affinity.len();
+        for p in &removed.pods {
+            self.group(name, p, -1);
+        }
         removed.pods.clone()
     }
 
@@ -260,6 +334,10 @@ impl Snapshot {
         if !pod.required_anti_affinity.is_empty() {
             self.required_anti_affinity_pods += 1;
         }
+        if pod.has_affinity() {
+            self.affinity_pods += 1;
+        }
+        self.group(node, &pod, 1);
         Arc::make_mut(&mut self.nodes[i]).add_pod(pod);
         true
     }
@@ -271,6 +349,10 @@ impl Snapshot {
         if !pod.required_anti_affinity.is_empty() {
             self.required_anti_affinity_pods -= 1;
         }
+        if pod.has_affinity() {
+            self.affinity_pods -= 1;
+        }
+        self.group(node, &pod, -1);
         Some(pod)
     }
 
@@ -336,5 +418,24 @@ mod tests {
         assert_eq!(s.remove_node("c").len(), 1);
         assert!(!s.has_required_anti_affinity_pods());
         assert_eq!(s.len(), 1);
+        assert_eq!(s.pod_groups().count(), 0);
+    }
+
+    #[test]
+    fn pod_groups_count_identical_label_sets_per_node() {
+        let mut s = Snapshot::from_nodes(vec![NodeInfo::new(node("a").build()), NodeInfo::new(node("b").build())]);
+        s.add_pod("a", pod("w1").label("app", "web").info());
+        s.add_pod("a", pod("w2").label("app", "web").terminating().info());
+        s.add_pod("b", pod("w3").label("app", "web").info());
+        s.add_pod("b", pod("d1").label("app", "db").info());
+        let web: Vec<_> = s.pod_groups().filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web")).collect();
+        assert_eq!(web.len(), 1);
+        assert_eq!(web[0].2.per_node.get("a"), Some(&(2, 1)));
+        assert_eq!(web[0].2.per_node.get("b"), Some(&(1, 1)));
+        s.remove_pod("a", "default/w2");
+        s.remove_pod("a", "default/w1");
+        assert_eq!(s.pod_groups().filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web")).count(), 1);
+        s.remove_node("b");
+        assert_eq!(s.pod_groups().count(), 0);
     }
 }

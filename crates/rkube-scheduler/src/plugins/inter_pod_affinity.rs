@@ -146,28 +146,34 @@ impl PreFilterPlugin for InterPodAffinity {
             anti_affinity_terms: Arc::new(resolve(&pod.required_anti_affinity, snapshot)),
             namespace_labels: snapshot.namespace_labels(&pod.namespace).cloned().map(Arc::new),
         };
-        let incoming_terms = !s.affinity_terms.is_empty() || !s.anti_affinity_terms.is_empty();
-        for node in snapshot.nodes() {
-            let node_labels = node.labels();
+        for node in snapshot.nodes().iter().filter(|_| snapshot.has_required_anti_affinity_pods()) {
             for existing in node.pods_with_required_anti_affinity() {
                 for t in &existing.required_anti_affinity {
                     if t.matches(pod, s.namespace_labels.as_deref()) {
-                        s.existing_anti_affinity.add_for(t, node_labels, 1);
+                        s.existing_anti_affinity.add_for(t, node.labels(), 1);
                     }
                 }
             }
-            if !incoming_terms {
-                continue;
-            }
-            for existing in node.pods() {
-                if matches_all(&s.affinity_terms, existing) {
-                    for t in s.affinity_terms.iter() {
-                        s.affinity.add_for(t, node_labels, 1);
-                    }
+        }
+        if !s.affinity_terms.is_empty() || !s.anti_affinity_terms.is_empty() {
+            // Which placed pods the incoming terms select depends only on their namespace and labels.
+            for (namespace, group_labels, group) in snapshot.pod_groups() {
+                let affinity = !s.affinity_terms.is_empty() && s.affinity_terms.iter().all(|t| t.matches_labels(namespace, group_labels, None));
+                let anti: Vec<&AffinityTerm> =
+                    s.anti_affinity_terms.iter().filter(|t| t.matches_labels(namespace, group_labels, None)).collect();
+                if !affinity && anti.is_empty() {
+                    continue;
                 }
-                for t in s.anti_affinity_terms.iter() {
-                    if t.matches(existing, None) {
-                        s.anti_affinity.add_for(t, node_labels, 1);
+                for (name, (all, _)) in &group.per_node {
+                    let Some(node) = snapshot.get(name) else { continue };
+                    let n = i64::from(*all);
+                    if affinity {
+                        for t in s.affinity_terms.iter() {
+                            s.affinity.add_for(t, node.labels(), n);
+                        }
+                    }
+                    for t in &anti {
+                        s.anti_affinity.add_for(t, node.labels(), n);
                     }
                 }
             }
@@ -228,6 +234,9 @@ fn add_weighted(scores: &mut TopologyCounts, terms: &[WeightedAffinityTerm], tar
 impl ScorePlugin for InterPodAffinity {
     fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status {
         let own_terms = !pod.preferred_affinity.is_empty() || !pod.preferred_anti_affinity.is_empty();
+        if !own_terms && !snapshot.has_affinity_pods() {
+            return Status::skip();
+        }
         let resolve_weighted = |terms: &[WeightedAffinityTerm]| -> Vec<WeightedAffinityTerm> {
             terms
                 .iter()
@@ -238,15 +247,32 @@ impl ScorePlugin for InterPodAffinity {
         let preferred_anti = resolve_weighted(&pod.preferred_anti_affinity);
         let ns_labels = snapshot.namespace_labels(&pod.namespace);
         let mut scores = TopologyCounts::default();
+        if own_terms {
+            // The incoming pod's preferences select placed pods by namespace and labels only.
+            for (namespace, group_labels, group) in snapshot.pod_groups() {
+                let selected = |terms: &[WeightedAffinityTerm]| -> Vec<(AffinityTerm, i64)> {
+                    terms.iter().filter(|t| t.term.matches_labels(namespace, group_labels, None)).map(|t| (t.term.clone(), t.weight)).collect()
+                };
+                let liked = selected(&preferred);
+                let disliked = selected(&preferred_anti);
+                if liked.is_empty() && disliked.is_empty() {
+                    continue;
+                }
+                for (name, (all, _)) in &group.per_node {
+                    let Some(node) = snapshot.get(name) else { continue };
+                    let n = i64::from(*all);
+                    for (t, w) in &liked {
+                        scores.add_for(t, node.labels(), w * n);
+                    }
+                    for (t, w) in &disliked {
+                        scores.add_for(t, node.labels(), -w * n);
+                    }
+                }
+            }
+        }
         for node in snapshot.nodes() {
             let node_labels = node.labels();
-            if node_labels.is_empty() {
-                continue;
-            }
-            let placed = if own_terms { node.pods() } else { node.pods_with_affinity() };
-            for existing in placed {
-                add_weighted(&mut scores, &preferred, existing, None, node_labels, 1);
-                add_weighted(&mut scores, &preferred_anti, existing, None, node_labels, -1);
+            for existing in node.pods_with_affinity() {
                 for t in &existing.required_affinity {
                     if t.matches(pod, ns_labels) {
                         scores.add_for(t, node_labels, HARD_POD_AFFINITY_WEIGHT);

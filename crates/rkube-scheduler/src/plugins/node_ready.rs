@@ -5,7 +5,7 @@
 //! a Kubernetes cluster gives. When the node already carries the taint,
 //! TaintToleration decides.
 
-use k8s_openapi::api::core::v1::{Node, Taint};
+use k8s_openapi::api::core::v1::Taint;
 
 use super::taint_toleration::{taints_of, tolerated, tolerations_of, untolerated_message};
 use crate::framework::{ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Status};
@@ -20,15 +20,6 @@ pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 /// The plugin.
 pub struct NodeReady;
 
-/// The node's Ready condition status (`"False"` when it reports none yet).
-pub fn ready_status(node: &Node) -> &str {
-    node.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .map_or("False", |c| c.status.as_str())
-}
-
 impl Plugin for NodeReady {
     fn name(&self) -> &'static str {
         NAME
@@ -40,7 +31,7 @@ impl Plugin for NodeReady {
 
 impl FilterPlugin for NodeReady {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let key = match ready_status(node.node()) {
+        let key = match node.ready() {
             "True" => return Status::success(),
             "Unknown" => UNREACHABLE,
             _ => NOT_READY,

@@ -75,6 +75,38 @@ fn count_matching(pods: &[Arc<PodInfo>], selector: &Selector, namespace: &str) -
     pods.iter().filter(|p| !p.terminating() && p.namespace == namespace && selector.matches(p.labels())).count() as i64
 }
 
+/// Adds the live pods each constraint selects to the count of their node's domain, for domains already in
+/// `counts` and nodes the constraint includes; visits each distinct label set once.
+fn add_matching(
+    snapshot: &Snapshot,
+    pod: &PodInfo,
+    constraints: &[Constraint],
+    required: &RequiredNodeAffinity,
+    counts: &mut [HashMap<String, i64>],
+) {
+    for (namespace, group_labels, group) in snapshot.pod_groups() {
+        if namespace != pod.namespace {
+            continue;
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            if c.selector.is_everything() || !c.selector.matches(group_labels) {
+                continue;
+            }
+            for (name, (_, live)) in &group.per_node {
+                let Some(node) = snapshot.get(name).filter(|n| *live > 0 && has_all_keys(n.labels(), constraints)) else {
+                    continue;
+                };
+                if !c.includes(pod, node, required) {
+                    continue;
+                }
+                if let Some(n) = node.labels().get(&c.topology_key).and_then(|v| counts[i].get_mut(v)) {
+                    *n += i64::from(*live);
+                }
+            }
+        }
+    }
+}
+
 /// The two domains with the fewest matching pods (`criticalPaths`); `[0]` always holds the minimum.
 #[derive(Clone, Debug)]
 struct CriticalPaths([(String, i64); 2]);
@@ -167,18 +199,18 @@ impl PreFilterPlugin for PodTopologySpread {
         let required = RequiredNodeAffinity::of(&pod.pod);
         let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
         for node in snapshot.nodes() {
-            let node_labels = node.labels();
-            if !has_all_keys(node_labels, &constraints) {
+            if !has_all_keys(node.labels(), &constraints) {
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
-                if !c.includes(pod, node, &required) {
-                    continue;
+                if let Some(value) = node.labels().get(&c.topology_key).filter(|_| c.includes(pod, node, &required)) {
+                    if !counts[i].contains_key(value) {
+                        counts[i].insert(value.clone(), 0);
+                    }
                 }
-                let Some(value) = node_labels.get(&c.topology_key) else { continue };
-                *counts[i].entry(value.clone()).or_insert(0) += count_matching(node.pods(), &c.selector, &pod.namespace);
             }
         }
+        add_matching(snapshot, pod, &constraints, &required, &mut counts);
         let critical = counts
             .iter()
             .map(|m| {
@@ -262,10 +294,10 @@ impl ScorePlugin for PodTopologySpread {
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
-                if c.topology_key != HOSTNAME
-                    && let Some(v) = node.labels().get(&c.topology_key) {
-                        counts[i].entry(v.clone()).or_insert(0);
-                    }
+                let domain = node.labels().get(&c.topology_key).filter(|_| c.topology_key != HOSTNAME);
+                if let Some(v) = domain.filter(|v| !counts[i].contains_key(*v)) {
+                    counts[i].insert(v.clone(), 0);
+                }
             }
         }
         let weights = constraints
@@ -277,20 +309,7 @@ impl ScorePlugin for PodTopologySpread {
             })
             .collect();
         let required = RequiredNodeAffinity::of(&pod.pod);
-        for node in snapshot.nodes() {
-            if !has_all_keys(node.labels(), &constraints) {
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if !c.includes(pod, node, &required) {
-                    continue;
-                }
-                let Some(value) = node.labels().get(&c.topology_key) else { continue };
-                if let Some(n) = counts[i].get_mut(value) {
-                    *n += count_matching(node.pods(), &c.selector, &pod.namespace);
-                }
-            }
-        }
+        add_matching(snapshot, pod, &constraints, &required, &mut counts);
         state.write(
             PRE_SCORE_KEY,
             PreScoreState {
