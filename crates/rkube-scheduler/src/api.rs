@@ -1,5 +1,5 @@
 //! Every write the scheduler makes, through the Kubernetes API only:
-//! bindings, pod status (PodScheduled, nominatedNodeName, DisruptionTarget),
+//! bindings, pod status by strategic merge (PodScheduled, nominatedNodeName, DisruptionTarget),
 //! preemption deletes and core/v1 Events. The request bodies are built by
 //! pure functions here so they can be checked without a server.
 
@@ -42,9 +42,38 @@ pub async fn bind(client: &Client, ns: &str, name: &str, uid: &str, node: &str) 
     Ok(())
 }
 
-/// Applies a JSON merge patch to `pods/status`.
+/// Applies a strategic merge patch to `pods/status` (conditions merge by `type`).
 pub async fn patch_pod_status(client: &Client, ns: &str, name: &str, patch: &Value) -> Result<(), Error> {
-    pods(client, ns).patch_status(name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+    pods(client, ns).patch_status(name, &PatchParams::default(), &Patch::Strategic(patch)).await?;
+    Ok(())
+}
+
+/// Patches `pods/status` of a pending pod only while it is still that pending pod: the patch is pinned to the
+/// version the scheduler decided on, and on a conflict re-pinned once to the current version unless the pod
+/// was bound or replaced meanwhile (then there is nothing to report).
+pub async fn patch_pending_pod_status(client: &Client, pod: &Pod, patch: &Value) -> Result<(), Error> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let mut rv = pod.metadata.resource_version.clone();
+    for _ in 0..2 {
+        let mut pinned = patch.clone();
+        pinned["metadata"]["resourceVersion"] = json!(rv);
+        match pods(client, ns).patch_status(name, &PatchParams::default(), &Patch::Strategic(&pinned)).await {
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                let current = pods(client, ns).get(name).await?;
+                let same = current.metadata.uid == pod.metadata.uid;
+                let pending = current.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_none_or(str::is_empty);
+                if !same || !pending {
+                    return Ok(());
+                }
+                rv = current.metadata.resource_version;
+            }
+            other => {
+                other?;
+                return Ok(());
+            }
+        }
+    }
     Ok(())
 }
 
@@ -118,12 +147,8 @@ pub fn event(pod: &Pod, note: EventNote<'_>, now: jiff::Timestamp, instance: &st
     }
 }
 
-fn condition_json(c: &PodCondition) -> Value {
-    serde_json::to_value(c).unwrap_or(Value::Null)
-}
-
-/// A merge patch replacing condition `new.type_` in the pod's conditions (keeping its transition time when the
-/// status is unchanged); `None` when the condition is already exactly so and no nomination changes.
+/// A strategic merge patch setting condition `new.type_` (keeping its transition time when the status is
+/// unchanged) and, when given, `nominatedNodeName` (`""` clears it); `None` when nothing would change.
 pub fn condition_patch(pod: &Pod, mut new: PodCondition, nominated: Option<&str>, now: jiff::Timestamp) -> Option<Value> {
     let status = pod.status.as_ref();
     let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
@@ -140,13 +165,11 @@ pub fn condition_patch(pod: &Pod, mut new: PodCondition, nominated: Option<&str>
     if unchanged && !nomination_changes {
         return None;
     }
-    let mut list: Vec<Value> = conditions.iter().filter(|c| c.type_ != new.type_).map(condition_json).collect();
-    let mut cond = condition_json(&new);
+    let mut cond = serde_json::to_value(&new).unwrap_or(Value::Null);
     if let Some(obj) = cond.as_object_mut() {
         obj.insert("lastProbeTime".into(), Value::Null);
     }
-    list.push(cond);
-    let mut patch = json!({ "status": { "conditions": list } });
+    let mut patch = json!({ "status": { "conditions": [cond] } });
     if let Some(n) = nominated.filter(|_| nomination_changes) {
         patch["status"]["nominatedNodeName"] = if n.is_empty() { Value::Null } else { json!(n) };
     }
@@ -194,23 +217,25 @@ mod tests {
         let c = unschedulable_condition(&p, "Unschedulable", "0/1 nodes are available: 1 Insufficient cpu.");
         let patch = condition_patch(&p, c.clone(), None, now).expect("a patch");
         let conds = &patch["status"]["conditions"];
-        assert_eq!(conds[0]["type"], "Other");
-        assert_eq!(conds[1]["type"], "PodScheduled");
-        assert_eq!(conds[1]["status"], "False");
-        assert_eq!(conds[1]["lastTransitionTime"], "2026-01-02T03:04:05Z");
-        assert_eq!(conds[1]["observedGeneration"], 1);
-        assert!(conds[1]["lastProbeTime"].is_null());
+        assert_eq!(conds.as_array().map(Vec::len), Some(1), "only the changed condition; the rest merge by type");
+        assert_eq!(conds[0]["type"], "PodScheduled");
+        assert_eq!(conds[0]["status"], "False");
+        assert_eq!(conds[0]["lastTransitionTime"], "2026-01-02T03:04:05Z");
+        assert_eq!(conds[0]["observedGeneration"], 1);
+        assert!(conds[0]["lastProbeTime"].is_null());
         assert!(patch["status"].get("nominatedNodeName").is_none());
 
         let mut applied = p.clone();
         if let Some(s) = applied.status.as_mut() {
-            s.conditions = serde_json::from_value(conds.clone()).ok();
+            let mut all = s.conditions.clone().unwrap_or_default();
+            all.extend(serde_json::from_value::<Vec<PodCondition>>(conds.clone()).unwrap_or_default());
+            s.conditions = Some(all);
         }
         let later: jiff::Timestamp = "2026-01-02T03:05:00Z".parse().expect("time");
         assert!(condition_patch(&applied, c.clone(), None, later).is_none());
         let nominated = condition_patch(&applied, c.clone(), Some("n1"), later).expect("nomination changes");
         assert_eq!(nominated["status"]["nominatedNodeName"], "n1");
-        assert_eq!(nominated["status"]["conditions"][1]["lastTransitionTime"], "2026-01-02T03:04:05Z");
+        assert_eq!(nominated["status"]["conditions"][0]["lastTransitionTime"], "2026-01-02T03:04:05Z");
         let other = unschedulable_condition(&applied, "Unschedulable", "0/2 nodes are available: 2 Too many pods.");
         assert!(condition_patch(&applied, other, Some(""), later).is_some());
     }

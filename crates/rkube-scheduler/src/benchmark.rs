@@ -11,6 +11,13 @@ use crate::framework::{CycleState, Nominations};
 use crate::plugins;
 use crate::testing::{node, pod};
 
+/// This process's resident memory in MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok());
+    kb.unwrap_or(0.0) / 1024.0
+}
+
 fn run(nodes: usize, pods: usize) -> f64 {
     let mut cache = Cache::new();
     for i in 0..nodes {
@@ -58,7 +65,7 @@ fn run(nodes: usize, pods: usize) -> f64 {
         }
     }
     let rate = placed as f64 / began.elapsed().as_secs_f64();
-    println!("algorithm: {placed}/{pods} pods on {nodes} nodes at {rate:.0} pods/s");
+    println!("algorithm: {placed}/{pods} pods on {nodes} nodes at {rate:.0} pods/s (process RSS {:.0} MiB)", rss_mib());
     assert_eq!(placed, pods);
     rate
 }
@@ -66,7 +73,7 @@ fn run(nodes: usize, pods: usize) -> f64 {
 #[test]
 #[ignore = "benchmark; run with --release --ignored"]
 fn algorithm_throughput() {
-    run(100, 1_000);
-    run(1_000, 10_000);
     run(5_000, 10_000);
+    run(1_000, 10_000);
+    run(100, 1_000);
 }

@@ -7,17 +7,17 @@
 //! Pure data structure: time is passed in.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::framework::{PodInfo, QueueSortPlugin, QueuedPodInfo};
+use crate::framework::{ClusterEvents, PodInfo, QueueSortPlugin, QueuedPodInfo};
 
 /// First retry delay after a failure (`podInitialBackoffDuration`).
 pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest retry delay (`podMaxBackoffDuration`).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// How long a pod stays parked without a relevant event before it is retried anyway.
+/// How long a pod stays parked without a relevant event before it is retried anyway (checked on each tick).
 pub const MAX_UNSCHEDULABLE: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +37,8 @@ struct Entry {
     state: State,
     generation: u64,
     backoff_until: Option<Instant>,
-    popped_cycle: u64,
+    /// Cluster changes seen while the pod was in flight.
+    events_in_flight: ClusterEvents,
 }
 
 struct Ordered {
@@ -78,9 +79,9 @@ pub struct SchedulingQueue {
     backoff: BinaryHeap<Reverse<(Instant, u64, String)>>,
     /// Parked pods and since when, so cluster events only look at these.
     parked: HashMap<String, Instant>,
+    /// Pods being scheduled or bound.
+    in_flight: HashSet<String>,
     next_generation: u64,
-    cycle: u64,
-    move_request_cycle: u64,
 }
 
 fn gated(pod: &PodInfo) -> bool {
@@ -107,9 +108,8 @@ impl SchedulingQueue {
             active: BinaryHeap::new(),
             backoff: BinaryHeap::new(),
             parked: HashMap::new(),
+            in_flight: HashSet::new(),
             next_generation: 0,
-            cycle: 0,
-            move_request_cycle: 0,
         }
     }
 
@@ -157,7 +157,7 @@ impl SchedulingQueue {
         }
         let state = if gated(&pod) { State::Gated } else { State::Active };
         let info = QueuedPodInfo { pod, timestamp: now, attempts: 0, initial_attempt: None, unschedulable_plugins: BTreeSet::new() };
-        self.pods.insert(key.clone(), Entry { info, state, generation: 0, backoff_until: None, popped_cycle: 0 });
+        self.pods.insert(key.clone(), Entry { info, state, generation: 0, backoff_until: None, events_in_flight: ClusterEvents::NONE });
         if state == State::Active {
             self.push_active(&key, now);
         }
@@ -167,6 +167,7 @@ impl SchedulingQueue {
     pub fn delete(&mut self, key: &str) {
         self.pods.remove(key);
         self.parked.remove(key);
+        self.in_flight.remove(key);
     }
 
     /// Whether the pod is queued (in any state).
@@ -206,11 +207,10 @@ impl SchedulingQueue {
     }
 
     fn take(&mut self, key: &str, now: Instant) -> Option<QueuedPodInfo> {
-        self.cycle += 1;
-        let cycle = self.cycle;
         let e = self.pods.get_mut(key)?;
         e.state = State::InFlight;
-        e.popped_cycle = cycle;
+        e.events_in_flight = ClusterEvents::NONE;
+        self.in_flight.insert(key.to_string());
         e.info.attempts += 1;
         e.info.initial_attempt.get_or_insert(now);
         Some(e.info.clone())
@@ -246,17 +246,24 @@ impl SchedulingQueue {
     pub fn done(&mut self, key: &str) {
         if self.pods.get(key).is_some_and(|e| e.state == State::InFlight) {
             self.pods.remove(key);
+            self.in_flight.remove(key);
         }
     }
 
-    /// The pod fit nowhere; park it until something `plugins` care about changes.
-    pub fn unschedulable(&mut self, key: &str, plugins: BTreeSet<&'static str>, now: Instant) {
-        let move_cycle = self.move_request_cycle;
+    /// The pod fit nowhere; park it until something `plugins` care about changes. `may_help` tells whether
+    /// changes seen while it was in flight could already have helped (then it is retried after its back-off).
+    pub fn unschedulable(
+        &mut self,
+        key: &str,
+        plugins: BTreeSet<&'static str>,
+        now: Instant,
+        may_help: impl Fn(ClusterEvents, &BTreeSet<&'static str>) -> bool,
+    ) {
         let Some(e) = self.pods.get_mut(key).filter(|e| e.state == State::InFlight) else { return };
+        self.in_flight.remove(key);
         e.info.unschedulable_plugins = plugins;
         e.backoff_until = Some(now + backoff_for(e.info.attempts));
-        if move_cycle >= e.popped_cycle {
-            // Something changed while it was being scheduled: retry after the back-off.
+        if e.events_in_flight != ClusterEvents::NONE && may_help(e.events_in_flight, &e.info.unschedulable_plugins) {
             self.push_backoff(key, true);
         } else {
             e.state = State::Unschedulable { since: now };
@@ -267,13 +274,19 @@ impl SchedulingQueue {
     /// Scheduling failed for a reason not the pod's; retry after the back-off.
     pub fn error(&mut self, key: &str, now: Instant) {
         let Some(e) = self.pods.get_mut(key).filter(|e| e.state == State::InFlight) else { return };
+        self.in_flight.remove(key);
         e.backoff_until = Some(now + backoff_for(e.info.attempts));
         self.push_backoff(key, false);
     }
 
-    /// A cluster change happened: every parked pod it may help goes back (`MoveAllToActiveOrBackoffQueue`).
-    pub fn move_parked(&mut self, now: Instant, may_help: impl Fn(&QueuedPodInfo) -> bool) -> usize {
-        self.move_request_cycle = self.cycle;
+    /// A cluster change happened: every parked pod it may help goes back (`MoveAllToActiveOrBackoffQueue`),
+    /// and pods in flight remember it.
+    pub fn move_parked(&mut self, now: Instant, event: ClusterEvents, may_help: impl Fn(&QueuedPodInfo) -> bool) -> usize {
+        for key in &self.in_flight {
+            if let Some(e) = self.pods.get_mut(key) {
+                e.events_in_flight = e.events_in_flight | event;
+            }
+        }
         let keys: Vec<String> = self
             .parked
             .keys()
@@ -291,11 +304,9 @@ impl SchedulingQueue {
         self.flush_unschedulable(now);
     }
 
-    /// When the queue next has something to do by itself (a back-off ending, a parked pod expiring).
+    /// When the next back-off ends (parked pods expire through [`SchedulingQueue::tick`]).
     pub fn next_wakeup(&self) -> Option<Instant> {
-        let backoff = self.backoff.peek().map(|Reverse((t, _, _))| *t);
-        let parked = self.parked.values().map(|since| *since + MAX_UNSCHEDULABLE).min();
-        backoff.into_iter().chain(parked).min()
+        self.backoff.peek().map(|Reverse((t, _, _))| *t)
     }
 
     /// Counts of (active, backoff, parked, in flight) pods.
@@ -323,6 +334,12 @@ mod tests {
     fn queue() -> SchedulingQueue {
         SchedulingQueue::new(Arc::new(PrioritySort))
     }
+
+    fn any(_: ClusterEvents, _: &BTreeSet<&'static str>) -> bool {
+        true
+    }
+
+    const E: ClusterEvents = ClusterEvents::NODE_ADD;
 
     fn popped(q: &mut SchedulingQueue, now: Instant) -> Option<String> {
         q.pop(now).map(|p| p.pod.name().to_string())
@@ -371,13 +388,13 @@ mod tests {
         let t = Instant::now();
         q.add(pod("p").info(), t);
         assert!(q.pop(t).is_some());
-        q.unschedulable("default/p", BTreeSet::from(["NodeResourcesFit"]), t);
+        q.unschedulable("default/p", BTreeSet::from(["NodeResourcesFit"]), t, any);
         assert_eq!(popped(&mut q, t + Duration::from_secs(30)), None, "parked, not retried on a timer");
-        assert_eq!(q.move_parked(t, |qp| qp.unschedulable_plugins.contains("TaintToleration")), 0);
-        assert_eq!(q.move_parked(t, |qp| qp.unschedulable_plugins.contains("NodeResourcesFit")), 1);
+        assert_eq!(q.move_parked(t, E, |qp| qp.unschedulable_plugins.contains("TaintToleration")), 0);
+        assert_eq!(q.move_parked(t, E, |qp| qp.unschedulable_plugins.contains("NodeResourcesFit")), 1);
         // Still backing off, but idle: retried at once.
         assert_eq!(popped(&mut q, t + Duration::from_millis(10)), Some("p".into()));
-        q.unschedulable("default/p", BTreeSet::new(), t);
+        q.unschedulable("default/p", BTreeSet::new(), t, any);
         q.tick(t + MAX_UNSCHEDULABLE);
         assert_eq!(popped(&mut q, t + MAX_UNSCHEDULABLE), Some("p".into()));
     }
@@ -388,22 +405,26 @@ mod tests {
         let t = Instant::now();
         q.add(pod("parked").info(), t);
         assert!(q.pop(t).is_some());
-        q.unschedulable("default/parked", BTreeSet::new(), t);
-        q.move_parked(t, |_| true);
+        q.unschedulable("default/parked", BTreeSet::new(), t, any);
+        q.move_parked(t, E, |_| true);
         q.add(pod("fresh").info(), t);
         assert_eq!(popped(&mut q, t), Some("fresh".into()));
         assert_eq!(popped(&mut q, t + Duration::from_secs(1)), Some("parked".into()));
     }
 
     #[test]
-    fn events_during_a_cycle_send_the_pod_to_back_off() {
+    fn relevant_events_during_a_cycle_send_the_pod_to_back_off() {
         let mut q = queue();
         let t = Instant::now();
         q.add(pod("p").info(), t);
-        assert!(q.pop(t).is_some());
-        q.move_parked(t, |_| true);
-        q.unschedulable("default/p", BTreeSet::new(), t);
-        assert_eq!(q.stats(), (0, 1, 0, 0));
+        q.add(pod("q").info(), t);
+        assert!(q.pop(t).is_some() && q.pop(t).is_some());
+        q.move_parked(t, ClusterEvents::POD_ADD, |_| true);
+        let only_deletes = |e: ClusterEvents, _: &BTreeSet<&'static str>| e.intersects(ClusterEvents::POD_DELETE);
+        q.unschedulable("default/p", BTreeSet::new(), t, only_deletes);
+        assert_eq!(q.stats(), (0, 0, 1, 1), "an irrelevant event leaves it parked");
+        q.unschedulable("default/q", BTreeSet::new(), t, any);
+        assert_eq!(q.stats(), (0, 1, 1, 0));
     }
 
     #[test]
@@ -415,7 +436,7 @@ mod tests {
         assert_eq!(popped(&mut q, t), None);
         q.add(pod("g").info(), t);
         assert_eq!(popped(&mut q, t), Some("g".into()));
-        q.unschedulable("default/g", BTreeSet::from(["NodeAffinity"]), t);
+        q.unschedulable("default/g", BTreeSet::from(["NodeAffinity"]), t, any);
         // A status-only update leaves it parked; a spec change retries it.
         q.add(pod("g").nominated("x").info(), t);
         assert_eq!(q.stats().2, 1);

@@ -40,7 +40,7 @@ const DRAIN_BATCH: usize = 1024;
 const CONCURRENT_BINDS: usize = 64;
 /// Status and event writes at once.
 const CONCURRENT_WRITES: usize = 32;
-/// How often parked pods are checked for expiry when nothing else happens.
+/// How often parked pods are checked for expiry (`flushUnschedulablePodsLeftover`).
 const TICK: Duration = Duration::from_secs(30);
 
 /// What the loop reacts to.
@@ -84,6 +84,7 @@ struct Scheduler {
     nominations: Nominations,
     classes: HashMap<String, (i32, bool)>,
     pods: Store<Pod>,
+    nodes: Store<Node>,
     failures: HashMap<String, FailureEvent>,
     start: usize,
     rng: StdRng,
@@ -93,6 +94,17 @@ struct Scheduler {
     relist: Relist,
     synced: Synced,
     instance: String,
+}
+
+/// The reflector's copy of an object when it is this very version (one copy in memory), else the object itself.
+fn shared<K>(store: &Store<K>, obj: K) -> Arc<K>
+where
+    K: Resource<DynamicType = ()> + Clone,
+{
+    match store.get(&ObjectRef::from_obj(&obj)) {
+        Some(stored) if stored.meta().resource_version == obj.meta().resource_version => stored,
+        _ => Arc::new(obj),
+    }
 }
 
 fn key_of(pod: &Pod) -> String {
@@ -111,18 +123,22 @@ fn is_ours(pod: &Pod) -> bool {
     pod.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()).is_none_or(|n| n.is_empty() || n == SCHEDULER_NAME)
 }
 
+/// A node's taints and whether it is cordoned.
+fn node_taints(n: &Node) -> (&[k8s_openapi::api::core::v1::Taint], bool) {
+    let spec = n.spec.as_ref();
+    (spec.and_then(|s| s.taints.as_deref()).unwrap_or_default(), spec.and_then(|s| s.unschedulable).unwrap_or(false))
+}
+
 /// Which scheduling-relevant parts of a node changed.
 fn node_changes(old: &Node, new: &Node) -> ClusterEvents {
     let mut e = ClusterEvents::NONE;
     if old.metadata.labels != new.metadata.labels {
         e = e | ClusterEvents::NODE_LABEL;
     }
-    let spec = |n: &Node| n.spec.as_ref().map(|s| (s.taints.clone(), s.unschedulable));
-    if spec(old) != spec(new) {
+    if node_taints(old) != node_taints(new) {
         e = e | ClusterEvents::NODE_TAINT;
     }
-    let alloc = |n: &Node| n.status.as_ref().and_then(|s| s.allocatable.clone());
-    if alloc(old) != alloc(new) {
+    if old.status.as_ref().and_then(|s| s.allocatable.as_ref()) != new.status.as_ref().and_then(|s| s.allocatable.as_ref()) {
         e = e | ClusterEvents::NODE_ALLOCATABLE;
     }
     if ready_status(old) != ready_status(new) {
@@ -144,7 +160,7 @@ impl Scheduler {
     /// A cluster change: parked pods it may help go back to the queue.
     fn cluster_event(&mut self, event: ClusterEvents) {
         let fw = &self.framework;
-        let moved = self.queue.move_parked(Instant::now(), |qp| fw.event_may_help(event, qp.unschedulable_plugins.iter()));
+        let moved = self.queue.move_parked(Instant::now(), event, |qp| fw.event_may_help(event, qp.unschedulable_plugins.iter()));
         if moved > 0 {
             tracing::debug!(?event, moved, "cluster change requeued pods");
         }
@@ -184,6 +200,7 @@ impl Scheduler {
     }
 
     fn on_pod(&mut self, pod: Pod) {
+        let pod = shared(&self.pods, pod);
         let key = key_of(&pod);
         let priority = self.priority_of(&pod);
         if bound_node(&pod).is_some() {
@@ -197,12 +214,20 @@ impl Scheduler {
                 return;
             }
             let was_assumed = self.cache.is_assumed(&key);
-            let info = Arc::new(PodInfo::new(Arc::new(pod), priority));
+            let info = Arc::new(PodInfo::new(pod, priority));
             let event = match self.cache.add_pod(info.clone()) {
                 None => ClusterEvents::POD_ADD,
                 Some(_) if was_assumed => ClusterEvents::POD_ADD,
-                Some(old) if old.pod.metadata.labels != info.pod.metadata.labels => ClusterEvents::POD_LABEL,
-                Some(_) => ClusterEvents::NONE,
+                Some(old) => {
+                    let mut e = ClusterEvents::NONE;
+                    if old.pod.metadata.labels != info.pod.metadata.labels {
+                        e = e | ClusterEvents::POD_LABEL;
+                    }
+                    if old.requests != info.requests {
+                        e = e | ClusterEvents::POD_RESIZE;
+                    }
+                    e
+                }
             };
             if event != ClusterEvents::NONE {
                 self.cluster_event(event);
@@ -214,7 +239,11 @@ impl Scheduler {
             self.nominations.remove(&key);
             return;
         }
-        let info = Arc::new(PodInfo::new(Arc::new(pod), priority));
+        if self.cache.is_assumed(&key) && !self.queue.contains(&key) {
+            // Bound by us a moment ago; this is an older version still in the watch.
+            return;
+        }
+        let info = Arc::new(PodInfo::new(pod, priority));
         let before = self.queue.get(&key).map(|p| p.nominated_node().to_string()).unwrap_or_default();
         let now_nominated = info.nominated_node().to_string();
         if !now_nominated.is_empty() {
@@ -261,12 +290,13 @@ impl Scheduler {
     }
 
     fn on_node(&mut self, node: Node) {
+        let node = shared(&self.nodes, node);
         let name = node.metadata.name.clone().unwrap_or_default();
         let event = match self.cache.node(&name) {
             None => ClusterEvents::NODE_ADD,
             Some(old) => node_changes(old.node(), &node),
         };
-        self.cache.upsert_node(Arc::new(node));
+        self.cache.upsert_node(node);
         if event != ClusterEvents::NONE {
             self.cluster_event(event);
         }
@@ -372,12 +402,13 @@ impl Scheduler {
                 }
                 let message = fit.to_string();
                 tracing::debug!(pod = %pod.key, %message, "unschedulable");
-                self.queue.unschedulable(&pod.key, fit.diagnosis.unschedulable_plugins, now);
+                let fw = &self.framework;
+                self.queue.unschedulable(&pod.key, fit.diagnosis.unschedulable_plugins, now, |e, p| fw.event_may_help(e, p.iter()));
                 self.report_failure(&pod, "Unschedulable", message, nominated.as_deref());
             }
             Err(ScheduleError::NoNodes) => {
                 self.nominations.remove(&pod.key);
-                self.queue.unschedulable(&pod.key, BTreeSet::new(), now);
+                self.queue.unschedulable(&pod.key, BTreeSet::new(), now, |e, _| e != ClusterEvents::NONE);
                 self.report_failure(&pod, "Unschedulable", NO_NODES_MESSAGE.to_string(), Some(""));
             }
             Err(ScheduleError::Internal(why)) => {
@@ -464,13 +495,14 @@ impl Scheduler {
         };
         let client = self.client.clone();
         let permits = self.writes.clone();
-        let (ns, name, key) = (pod.namespace.clone(), pod.name().to_string(), pod.key.clone());
+        let (ns, key, version) = (pod.namespace.clone(), pod.key.clone(), pod.pod.clone());
         tokio::spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else { return };
             if let Some(patch) = patch
-                && let Err(e) = api::patch_pod_status(&client, &ns, &name, &patch).await {
-                    tracing::debug!(pod = %key, error = %e, "updating PodScheduled");
-                }
+                && let Err(e) = api::patch_pending_pod_status(&client, &version, &patch).await
+            {
+                tracing::debug!(pod = %key, error = %e, "updating PodScheduled");
+            }
             let result = match (event, repeat) {
                 (Some(ev), _) => api::create_event(&client, &ev).await,
                 (None, Some((event_name, count))) => api::repeat_event(&client, &ns, &event_name, count, now).await,
@@ -496,9 +528,10 @@ impl Scheduler {
                 async move {
                     let condition = api::preempted_condition(&v.pod, PREEMPTION_REASON);
                     if let Some(patch) = api::condition_patch(&v.pod, condition, None, now)
-                        && let Err(e) = api::patch_pod_status(&client, &v.namespace, v.name(), &patch).await {
-                            tracing::debug!(pod = %v.key, error = %e, "marking preemption victim");
-                        }
+                        && let Err(e) = api::patch_pod_status(&client, &v.namespace, v.name(), &patch).await
+                    {
+                        tracing::debug!(pod = %v.key, error = %e, "marking preemption victim");
+                    }
                     if let Err(e) = api::delete_pod(&client, &v.namespace, v.name(), &v.uid).await {
                         tracing::warn!(pod = %v.key, error = %e, "deleting preemption victim");
                         return;
@@ -553,7 +586,7 @@ where
 pub async fn run(client: Client, shutdown: CancellationToken) {
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let (pods, pod_task) = watch::<Pod>(&client, |e| Msg::Pod(Box::new(e)), tx.clone(), shutdown.clone());
-    let (_, node_task) = watch::<Node>(&client, |e| Msg::Node(Box::new(e)), tx.clone(), shutdown.clone());
+    let (nodes, node_task) = watch::<Node>(&client, |e| Msg::Node(Box::new(e)), tx.clone(), shutdown.clone());
     let (_, ns_task) = watch::<Namespace>(&client, |e| Msg::Namespace(Box::new(e)), tx.clone(), shutdown.clone());
     let (_, class_task) = watch::<PriorityClass>(&client, |e| Msg::PriorityClass(Box::new(e)), tx.clone(), shutdown.clone());
     let framework = Arc::new(plugins::profile(vec![Arc::new(DefaultBinder::new(client.clone()))]));
@@ -566,6 +599,7 @@ pub async fn run(client: Client, shutdown: CancellationToken) {
         nominations: Nominations::default(),
         classes: HashMap::new(),
         pods,
+        nodes,
         failures: HashMap::new(),
         start: 0,
         rng: StdRng::from_os_rng(),
@@ -577,6 +611,7 @@ pub async fn run(client: Client, shutdown: CancellationToken) {
         instance: format!("{SCHEDULER_NAME}-{host}"),
     };
     tracing::info!("scheduler started");
+    let mut next_tick = Instant::now() + TICK;
     loop {
         for _ in 0..DRAIN_BATCH {
             match rx.try_recv() {
@@ -584,24 +619,63 @@ pub async fn run(client: Client, shutdown: CancellationToken) {
                 Err(_) => break,
             }
         }
+        let now = Instant::now();
+        if now >= next_tick {
+            s.queue.tick(now);
+            next_tick = now + TICK;
+        }
         if s.synced()
-            && let Some(qp) = s.queue.pop(Instant::now()) {
-                s.schedule_one(qp);
-                tokio::task::yield_now().await;
-                continue;
-            }
-        let wake = s.queue.next_wakeup().map_or(TICK, |t| t.saturating_duration_since(Instant::now()).min(TICK));
+            && let Some(qp) = s.queue.pop(now)
+        {
+            s.schedule_one(qp);
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let wake = s.queue.next_wakeup().map_or(next_tick, |t| t.min(next_tick));
         tokio::select! {
             _ = shutdown.cancelled() => break,
             m = rx.recv() => match m {
                 Some(m) => s.handle(m),
                 None => break,
             },
-            _ = tokio::time::sleep(wake) => s.queue.tick(Instant::now()),
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
         }
     }
     for t in [pod_task, node_task, ns_task, class_task] {
         t.abort();
     }
     tracing::info!("scheduler stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::node;
+
+    #[test]
+    fn node_updates_are_classified_by_what_scheduling_looks_at() {
+        let base = node("n").cpu("4").label("zone", "a").build();
+        let same = node("n").cpu("4").label("zone", "a").build();
+        assert_eq!(node_changes(&base, &same), ClusterEvents::NONE, "a heartbeat-only update is not an event");
+        let relabelled = node("n").cpu("4").label("zone", "b").build();
+        assert_eq!(node_changes(&base, &relabelled), ClusterEvents::NODE_LABEL);
+        let bigger = node("n").cpu("8").label("zone", "a").build();
+        assert_eq!(node_changes(&base, &bigger), ClusterEvents::NODE_ALLOCATABLE);
+        let cordoned = node("n").cpu("4").label("zone", "a").unschedulable().taint("k", "v", "NoSchedule").build();
+        assert_eq!(node_changes(&base, &cordoned), ClusterEvents::NODE_TAINT);
+        let down = node("n").cpu("4").label("zone", "a").ready("False").build();
+        assert_eq!(node_changes(&base, &down), ClusterEvents::NODE_CONDITION);
+    }
+
+    #[test]
+    fn pod_helpers() {
+        let p: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {"containers": [], "schedulerName": "other", "nodeName": ""},
+            "status": {"phase": "Failed"}
+        }))
+        .expect("pod");
+        assert_eq!(key_of(&p), "ns/p");
+        assert!(!is_ours(&p) && is_terminal(&p) && bound_node(&p).is_none());
+    }
 }

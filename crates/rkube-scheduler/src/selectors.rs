@@ -179,11 +179,8 @@ impl RequiredNodeAffinity {
     /// Whether the node satisfies both.
     pub fn matches(&self, node: &Node) -> bool {
         let node_labels = labels(&node.metadata);
-        if let Some(sel) = &self.node_selector
-            && !sel.iter().all(|(k, v)| node_labels.get(k) == Some(v)) {
-                return false;
-            }
-        self.affinity.as_ref().is_none_or(|a| a.matches(node))
+        let selected = self.node_selector.as_ref().is_none_or(|sel| sel.iter().all(|(k, v)| node_labels.get(k) == Some(v)));
+        selected && self.affinity.as_ref().is_none_or(|a| a.matches(node))
     }
 
     /// Whether the pod constrains nodes at all.

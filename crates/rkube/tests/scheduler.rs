@@ -332,8 +332,9 @@ fn higher_priority_pod_preempts_a_lower_one() {
         v["metadata"]["deletionTimestamp"].is_string().then_some(v)
     })
     .expect("victim deleted");
-    let disruption = victim["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "DisruptionTarget").cloned());
-    assert_eq!(disruption.map(|c| c["reason"].clone()), Some(json!("PreemptionByScheduler")));
+    let condition = |t: &str| victim["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == t).cloned());
+    assert_eq!(condition("DisruptionTarget").map(|c| c["reason"].clone()), Some(json!("PreemptionByScheduler")));
+    assert_eq!(condition("PodScheduled").map(|c| c["status"].clone()), Some(json!("True")), "other conditions are kept");
     let nominated = eventually(Duration::from_secs(10), || {
         Some(s.kubectl_ok(&["get", "pod", "preemptor", "-o", "jsonpath={.status.nominatedNodeName}"])).filter(|n| !n.is_empty())
     });

@@ -51,6 +51,8 @@ impl ClusterEvents {
     pub const POD_DELETE: ClusterEvents = ClusterEvents(1 << 7);
     /// A bound pod's labels changed.
     pub const POD_LABEL: ClusterEvents = ClusterEvents(1 << 8);
+    /// A bound pod's requests changed (in-place resize).
+    pub const POD_RESIZE: ClusterEvents = ClusterEvents(1 << 9);
     /// Every kind.
     pub const ALL: ClusterEvents = ClusterEvents(u32::MAX);
 

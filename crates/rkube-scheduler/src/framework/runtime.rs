@@ -248,10 +248,10 @@ impl Framework {
             return Err(ScheduleError::Fit(Box::new(FitError { num_all_nodes: all, diagnosis })));
         }
         // A pod that preempted tries its nominated node first.
-        if let Some(node) = Some(pod.nominated_node()).filter(|n| !n.is_empty()).and_then(|n| snapshot.get(n))
-            && self.run_filter_with_nominated(state, pod, node, nominations).is_success() {
-                return Ok(node.name().to_string());
-            }
+        let nominated = Some(pod.nominated_node()).filter(|n| !n.is_empty()).and_then(|n| snapshot.get(n));
+        if let Some(node) = nominated.filter(|n| self.run_filter_with_nominated(state, pod, n, nominations).is_success()) {
+            return Ok(node.name().to_string());
+        }
         let wanted = self.num_feasible_nodes_to_find(all);
         let mut feasible: Vec<&NodeInfo> = Vec::new();
         let first = *start % all;
@@ -365,5 +365,137 @@ impl Framework {
             }
         }
         Status::error("no bind plugin bound the pod")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::{Plugin, QueuedPodInfo};
+    use std::collections::BTreeSet;
+    use crate::plugins::{self, priority_sort::PrioritySort};
+    use crate::testing::{node, pod};
+
+    struct RejectAll;
+    impl Plugin for RejectAll {
+        fn name(&self) -> &'static str {
+            "RejectAll"
+        }
+        fn events(&self) -> ClusterEvents {
+            ClusterEvents::POD_DELETE
+        }
+    }
+    impl PreFilterPlugin for RejectAll {
+        fn pre_filter(&self, _: &mut CycleState, _: &PodInfo, _: &Snapshot) -> Status {
+            Status::new(Code::UnschedulableAndUnresolvable, "pod has unbound immediate PersistentVolumeClaims")
+        }
+    }
+
+    struct PreferName(&'static str);
+    impl Plugin for PreferName {
+        fn name(&self) -> &'static str {
+            "PreferName"
+        }
+    }
+    impl ScorePlugin for PreferName {
+        fn score(&self, _: &CycleState, _: &PodInfo, n: &NodeInfo) -> Result<i64, Status> {
+            Ok(if n.name() == self.0 { MAX_NODE_SCORE } else { 0 })
+        }
+    }
+
+    struct SkipBinder;
+    impl Plugin for SkipBinder {
+        fn name(&self) -> &'static str {
+            "SkipBinder"
+        }
+    }
+    #[async_trait::async_trait]
+    impl BindPlugin for SkipBinder {
+        async fn bind(&self, _: &PodInfo, _: &str) -> Status {
+            Status::skip()
+        }
+    }
+
+    fn schedule(fw: &Framework, p: &PodInfo, s: &Snapshot) -> Result<String, ScheduleError> {
+        let (mut start, mut rng) = (0, rand::rng());
+        fw.schedule(&mut CycleState::new(), p, s, &Nominations::default(), &mut start, &mut rng)
+    }
+
+    #[test]
+    fn share_of_nodes_searched_follows_kubernetes() {
+        let fw = plugins::profile(Vec::new());
+        assert_eq!(fw.num_feasible_nodes_to_find(50), 50);
+        assert_eq!(fw.num_feasible_nodes_to_find(100), 100);
+        assert_eq!(fw.num_feasible_nodes_to_find(1000), 420);
+        assert_eq!(fw.num_feasible_nodes_to_find(5000), 500);
+        assert_eq!(fw.num_feasible_nodes_to_find(20000), 1000);
+        let fixed = Framework::builder(Arc::new(PrioritySort)).percentage_of_nodes_to_score(50).build();
+        assert_eq!(fixed.num_feasible_nodes_to_find(1000), 500);
+    }
+
+    #[test]
+    fn first_rejecting_filter_is_reported_per_node() {
+        let fw = plugins::profile(Vec::new());
+        let s = Snapshot::from_nodes(vec![
+            node("tainted-small").cpu("1").taint("k", "v", "NoSchedule").with_pods(vec![]),
+            node("small").cpu("1").with_pods(vec![]),
+        ]);
+        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").cpu("2").info(), &s) else { panic!("expected a fit error") };
+        assert_eq!(fit.diagnosis.unschedulable_plugins, BTreeSet::from(["NodeResourcesFit", "TaintToleration"]));
+        assert_eq!(fit.to_string(), "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}.");
+        assert!(matches!(schedule(&fw, &pod("p").info(), &Snapshot::default()), Err(ScheduleError::NoNodes)));
+    }
+
+    #[test]
+    fn pre_filter_rejections_apply_to_every_node() {
+        let fw = Framework::builder(Arc::new(PrioritySort)).pre_filter(Arc::new(RejectAll)).build();
+        let s = Snapshot::from_nodes(vec![node("a").with_pods(vec![]), node("b").with_pods(vec![])]);
+        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").info(), &s) else { panic!("expected a fit error") };
+        assert_eq!(fit.to_string(), "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
+        assert_eq!(fit.diagnosis.status_of(1).map(Status::code), Some(Code::UnschedulableAndUnresolvable));
+        let plugins = BTreeSet::from(["RejectAll"]);
+        assert!(fw.event_may_help(ClusterEvents::POD_DELETE, plugins.iter()));
+        assert!(!fw.event_may_help(ClusterEvents::NODE_ADD, plugins.iter()));
+        assert!(fw.event_may_help(ClusterEvents::NODE_ADD, BTreeSet::new().iter()), "no known rejector: any change may help");
+    }
+
+    #[test]
+    fn weighted_scores_pick_the_node_and_invalid_pods_error() {
+        let fw = Framework::builder(Arc::new(PrioritySort)).score(Arc::new(PreferName("b")), 5).build();
+        let s = Snapshot::from_nodes(vec![node("a").with_pods(vec![]), node("b").with_pods(vec![]), node("c").with_pods(vec![])]);
+        for _ in 0..5 {
+            assert_eq!(schedule(&fw, &pod("p").info(), &s).ok().as_deref(), Some("b"));
+        }
+        let bad = pod("p").memory("lots").info();
+        assert!(matches!(schedule(&fw, &bad, &s), Err(ScheduleError::Internal(_))));
+    }
+
+    #[test]
+    fn search_rotates_over_large_clusters() {
+        let fw = plugins::profile(Vec::new());
+        let s = Snapshot::from_nodes((0..400).map(|i| node(&format!("n{i:03}")).with_pods(vec![])).collect());
+        let (mut start, mut rng) = (0, rand::rng());
+        let p = pod("p").info();
+        assert!(fw.schedule(&mut CycleState::new(), &p, &s, &Nominations::default(), &mut start, &mut rng).is_ok());
+        // 400 nodes: 50 - 3 = 47% -> stop after 188 feasible nodes, and start there next time.
+        assert_eq!(start, 188);
+        assert!(fw.schedule(&mut CycleState::new(), &p, &s, &Nominations::default(), &mut start, &mut rng).is_ok());
+        assert_eq!(start, 376);
+    }
+
+    #[test]
+    fn queue_sort_and_bind_plugins_are_exposed() {
+        let fw = Framework::builder(Arc::new(PrioritySort)).bind(Arc::new(SkipBinder)).build();
+        let qp = |name: &str, prio| QueuedPodInfo {
+            pod: pod(name).priority(prio).info(),
+            timestamp: std::time::Instant::now(),
+            attempts: 0,
+            initial_attempt: None,
+            unschedulable_plugins: BTreeSet::new(),
+        };
+        assert!(fw.queue_sort().less(&qp("a", 2), &qp("b", 1)));
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let s = rt.block_on(fw.run_bind(&pod("p").info(), "n"));
+        assert_eq!(s.code(), Code::Error, "every bind plugin skipped");
     }
 }

@@ -221,6 +221,8 @@ pub struct Snapshot {
     required_anti_affinity_pods: usize,
     affinity_pods: usize,
     groups: HashMap<(String, Labels), PodGroup>,
+    /// Node label values by key, with how many nodes carry each: the topology domains.
+    domains: HashMap<String, HashMap<String, u32>>,
 }
 
 impl Snapshot {
@@ -233,10 +235,31 @@ impl Snapshot {
             for p in &n.pods {
                 s.group(&n.name, p, 1);
             }
+            s.index_labels(n.labels().clone(), 1);
             s.index.insert(n.name.clone(), s.nodes.len());
             s.nodes.push(Arc::new(n));
         }
         s
+    }
+
+    /// Counts a node's labels in (or, with `delta` -1, out of) the domain index.
+    fn index_labels(&mut self, node_labels: Labels, delta: i32) {
+        for (k, v) in node_labels {
+            let values = self.domains.entry(k.clone()).or_default();
+            let n = values.entry(v.clone()).or_insert(0);
+            *n = n.saturating_add_signed(delta);
+            if *n == 0 {
+                values.remove(&v);
+                if values.is_empty() {
+                    self.domains.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// The values nodes have for a label key (topology domains), each with its node count.
+    pub fn domains(&self, key: &str) -> Option<&HashMap<String, u32>> {
+        self.domains.get(key)
     }
 
     /// Counts a pod in (or, with `delta` -1, out of) its label group.
@@ -304,8 +327,13 @@ impl Snapshot {
     /// Adds or replaces a node, keeping pods already placed on it.
     pub(crate) fn upsert_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
+        self.index_labels(labels(&node.metadata).clone(), 1);
         match self.index.get(&name) {
-            Some(&i) => Arc::make_mut(&mut self.nodes[i]).set_node(node),
+            Some(&i) => {
+                let old = self.nodes[i].labels().clone();
+                self.index_labels(old, -1);
+                Arc::make_mut(&mut self.nodes[i]).set_node(node);
+            }
             None => {
                 self.index.insert(name, self.nodes.len());
                 self.nodes.push(Arc::new(NodeInfo::new(node)));
@@ -320,6 +348,7 @@ impl Snapshot {
         if let Some(moved) = self.nodes.get(i) {
             self.index.insert(moved.name.clone(), i);
         }
+        self.index_labels(removed.labels().clone(), -1);
         self.required_anti_affinity_pods -= removed.pods_with_required_anti_affinity.len();
         self.affinity_pods -= removed.pods_with_affinity.len();
         for p in &removed.pods {
@@ -415,6 +444,11 @@ mod tests {
         assert_eq!(s.get("c").map(|n| n.name()), Some("c"));
         assert_eq!(s.get("b").map(|n| n.name()), Some("b"));
         assert!(s.get("a").is_none());
+        assert_eq!(s.domains("kubernetes.io/hostname").map(|d| d.len()), Some(2));
+        s.upsert_node(node("b").label("zone", "z1").build());
+        assert_eq!(s.domains("zone").and_then(|d| d.get("z1")), Some(&1));
+        s.upsert_node(node("b").label("zone", "z2").build());
+        assert!(s.domains("zone").is_some_and(|d| d.len() == 1 && d.contains_key("z2")));
         assert_eq!(s.remove_node("c").len(), 1);
         assert!(!s.has_required_anti_affinity_pods());
         assert_eq!(s.len(), 1);

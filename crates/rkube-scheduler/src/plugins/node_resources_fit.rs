@@ -65,7 +65,7 @@ impl Plugin for NodeResourcesFit {
         NAME
     }
     fn events(&self) -> ClusterEvents {
-        ClusterEvents::NODE_ADD | ClusterEvents::NODE_ALLOCATABLE | ClusterEvents::POD_DELETE
+        ClusterEvents::NODE_ADD | ClusterEvents::NODE_ALLOCATABLE | ClusterEvents::POD_DELETE | ClusterEvents::POD_RESIZE
     }
 }
 

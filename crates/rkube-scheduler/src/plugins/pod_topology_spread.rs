@@ -198,13 +198,19 @@ impl PreFilterPlugin for PodTopologySpread {
         };
         let required = RequiredNodeAffinity::of(&pod.pod);
         let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-        for node in snapshot.nodes() {
-            if !has_all_keys(node.labels(), &constraints) {
-                continue;
-            }
-            for (i, c) in constraints.iter().enumerate() {
-                if let Some(value) = node.labels().get(&c.topology_key).filter(|_| c.includes(pod, node, &required)) {
-                    if !counts[i].contains_key(value) {
+        // One constraint that every node qualifies for: its domains are all values of its key.
+        let every_node = |c: &Constraint| (required.is_empty() || !c.honor_node_affinity) && !c.honor_taints;
+        if constraints.len() == 1 && every_node(&constraints[0]) {
+            let domains = snapshot.domains(&constraints[0].topology_key).into_iter().flatten();
+            counts[0].extend(domains.map(|(v, _)| (v.clone(), 0)));
+        } else {
+            for node in snapshot.nodes() {
+                if !has_all_keys(node.labels(), &constraints) {
+                    continue;
+                }
+                for (i, c) in constraints.iter().enumerate() {
+                    let value = node.labels().get(&c.topology_key).filter(|_| c.includes(pod, node, &required));
+                    if let Some(value) = value.filter(|v| !counts[i].contains_key(*v)) {
                         counts[i].insert(value.clone(), 0);
                     }
                 }
