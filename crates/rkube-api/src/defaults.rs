@@ -65,14 +65,22 @@ fn kubernetes_finalizer(spec: &mut Map<String, Value>) {
 
 /// Kubernetes' `generateSelector` for Jobs.
 fn job_selector(obj: &mut Value) {
-    let text = |ptr: &str| obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |ptr: &str| {
+        obj.pointer(ptr)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (name, uid) = (text("/metadata/name"), text("/metadata/uid"));
     if uid.is_empty() || obj.pointer("/spec/manualSelector") == Some(&Value::Bool(true)) {
         return;
     }
-    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else { return };
-    let template_labels =
-        ensure_map(spec, "template").and_then(|t| ensure_map(t, "metadata")).and_then(|m| ensure_map(m, "labels"));
+    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else {
+        return;
+    };
+    let template_labels = ensure_map(spec, "template")
+        .and_then(|t| ensure_map(t, "metadata"))
+        .and_then(|m| ensure_map(m, "labels"));
     if let Some(labels) = template_labels {
         for (key, value) in [
             ("job-name", &name),
@@ -80,12 +88,16 @@ fn job_selector(obj: &mut Value) {
             ("controller-uid", &uid),
             ("batch.kubernetes.io/controller-uid", &uid),
         ] {
-            labels.entry(key).or_insert_with(|| Value::from(value.as_str()));
+            labels
+                .entry(key)
+                .or_insert_with(|| Value::from(value.as_str()));
         }
     }
     let match_labels = ensure_map(spec, "selector").and_then(|s| ensure_map(s, "matchLabels"));
     if let Some(match_labels) = match_labels {
-        match_labels.entry("batch.kubernetes.io/controller-uid").or_insert_with(|| Value::from(uid.as_str()));
+        match_labels
+            .entry("batch.kubernetes.io/controller-uid")
+            .or_insert_with(|| Value::from(uid.as_str()));
     }
 }
 
@@ -136,7 +148,10 @@ fn set_zero(m: &mut Map<String, Value>, key: &str, value: Value) {
 /// Runs `f` on every object in the array at `key`.
 fn each_item(m: &mut Map<String, Value>, key: &str, mut f: impl FnMut(&mut Map<String, Value>)) {
     if let Some(Value::Array(items)) = m.get_mut(key) {
-        items.iter_mut().filter_map(Value::as_object_mut).for_each(&mut f);
+        items
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(&mut f);
     }
 }
 
@@ -156,7 +171,10 @@ fn service(spec: &mut Map<String, Value>) {
     set_empty(spec, "type", "ClusterIP");
     each_item(spec, "ports", service_port);
     let kind = str_of(spec, "type").to_string();
-    let has_external_ips = spec.get("externalIPs").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let has_external_ips = spec
+        .get("externalIPs")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
     if kind == "NodePort" || kind == "LoadBalancer" || (kind == "ClusterIP" && has_external_ips) {
         set_empty(spec, "externalTrafficPolicy", "Cluster");
     }
@@ -175,7 +193,10 @@ fn client_ip_timeout(spec: &mut Map<String, Value>) {
         .and_then(|c| c.pointer("/clientIP/timeoutSeconds"))
         .is_some_and(|t| !t.is_null());
     if !has_timeout {
-        spec.insert("sessionAffinityConfig".into(), json!({"clientIP": {"timeoutSeconds": 10800}}));
+        spec.insert(
+            "sessionAffinityConfig".into(),
+            json!({"clientIP": {"timeoutSeconds": 10800}}),
+        );
     }
 }
 
@@ -196,8 +217,15 @@ fn service_port(port: &mut Map<String, Value>) {
 /// family the cluster has, which Kubernetes spells `RequireDualStack`.
 fn ip_families(spec: &mut Map<String, Value>) {
     let cluster_ip = str_of(spec, "clusterIP").to_string();
-    let has_selector = spec.get("selector").and_then(Value::as_object).is_some_and(|s| !s.is_empty());
-    let policy = if cluster_ip == "None" && !has_selector { "RequireDualStack" } else { "SingleStack" };
+    let has_selector = spec
+        .get("selector")
+        .and_then(Value::as_object)
+        .is_some_and(|s| !s.is_empty());
+    let policy = if cluster_ip == "None" && !has_selector {
+        "RequireDualStack"
+    } else {
+        "SingleStack"
+    };
     set_missing(spec, "ipFamilyPolicy", json!(policy));
     set_missing(spec, "ipFamilies", json!(["IPv4"]));
     if !cluster_ip.is_empty() {
@@ -209,7 +237,9 @@ fn ip_families(spec: &mut Map<String, Value>) {
 fn secret(obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else { return };
     set_empty(m, "type", "Opaque");
-    let Some(Value::Object(plain)) = m.remove("stringData") else { return };
+    let Some(Value::Object(plain)) = m.remove("stringData") else {
+        return;
+    };
     if let Some(data) = ensure_map(m, "data") {
         for (k, v) in plain {
             if let Some(s) = v.as_str() {
@@ -223,7 +253,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
@@ -237,7 +270,12 @@ fn base64(bytes: &[u8]) -> String {
 
 fn namespace(obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else { return };
-    let name = m.get("metadata").and_then(|md| md.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = m
+        .get("metadata")
+        .and_then(|md| md.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if !name.is_empty()
         && let Some(labels) = ensure_map(m, "metadata").and_then(|md| ensure_map(md, "labels"))
     {
@@ -250,11 +288,15 @@ fn namespace(obj: &mut Value) {
 
 fn endpoints(obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else { return };
-    each_item(m, "subsets", |subset| each_item(subset, "ports", |p| set_empty(p, "protocol", "TCP")));
+    each_item(m, "subsets", |subset| {
+        each_item(subset, "ports", |p| set_empty(p, "protocol", "TCP"))
+    });
 }
 
 fn node(obj: &mut Value) {
-    let Some(status) = obj.get_mut("status").and_then(Value::as_object_mut) else { return };
+    let Some(status) = obj.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
     if let Some(capacity) = status.get("capacity").filter(|c| c.is_object()).cloned() {
         set_missing(status, "allocatable", capacity);
     }
@@ -327,10 +369,16 @@ fn stateful_set(spec: &mut Map<String, Value>) {
 
 fn job(obj: &mut Value) {
     let Some(m) = obj.as_object_mut() else { return };
-    let template_labels =
-        m.get("spec").and_then(|s| s.pointer("/template/metadata/labels")).filter(|l| l.is_object()).cloned();
+    let template_labels = m
+        .get("spec")
+        .and_then(|s| s.pointer("/template/metadata/labels"))
+        .filter(|l| l.is_object())
+        .cloned();
     if let (Some(labels), Some(meta)) = (template_labels, ensure_map(m, "metadata")) {
-        let own_empty = meta.get("labels").and_then(Value::as_object).is_none_or(Map::is_empty);
+        let own_empty = meta
+            .get("labels")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty);
         if own_empty {
             meta.insert("labels".into(), labels);
         }
@@ -346,15 +394,25 @@ fn job_spec(spec: &mut Map<String, Value>) {
         spec.insert("completions".into(), json!(1));
     }
     set_missing(spec, "parallelism", json!(1));
-    let backoff = if unset(spec, "backoffLimitPerIndex") { 6 } else { i64::from(i32::MAX) };
+    let backoff = if unset(spec, "backoffLimitPerIndex") {
+        6
+    } else {
+        i64::from(i32::MAX)
+    };
     set_missing(spec, "backoffLimit", json!(backoff));
     set_missing(spec, "completionMode", json!("NonIndexed"));
     set_missing(spec, "suspend", json!(false));
     let has_failure_policy = !unset(spec, "podFailurePolicy");
     if let Some(policy) = map_mut(spec, "podFailurePolicy") {
-        each_item(policy, "rules", |rule| each_item(rule, "onPodConditions", |c| set_empty(c, "status", "True")));
+        each_item(policy, "rules", |rule| {
+            each_item(rule, "onPodConditions", |c| set_empty(c, "status", "True"))
+        });
     }
-    let replacement = if has_failure_policy { "Failed" } else { "TerminatingOrFailed" };
+    let replacement = if has_failure_policy {
+        "Failed"
+    } else {
+        "TerminatingOrFailed"
+    };
     set_missing(spec, "podReplacementPolicy", json!(replacement));
     set_missing(spec, "manualSelector", json!(false));
     pod::template(spec);

@@ -20,7 +20,14 @@ pub fn field_value(info: &ResourceInfo, obj: &Value, field: &str) -> Option<Stri
         ("", "Namespace") => namespace(obj, field),
         ("", "Event") => core_event(obj, field),
         ("", "Secret") => with_meta(obj, field, &[("type", "type")]),
-        ("", "Service") => with_meta(obj, field, &[("spec.clusterIP", "spec.clusterIP"), ("spec.type", "spec.type")]),
+        ("", "Service") => with_meta(
+            obj,
+            field,
+            &[
+                ("spec.clusterIP", "spec.clusterIP"),
+                ("spec.type", "spec.type"),
+            ],
+        ),
         ("batch", "Job") => job(obj, field),
         ("events.k8s.io", "Event") => events_event(obj, field),
         _ => meta(obj, field),
@@ -35,11 +42,12 @@ pub fn unsupported_field_message(field: &str) -> String {
 /// The exact error text the real server gives for an unsupported field of this resource.
 pub fn unsupported_field_error(info: &ResourceInfo, field: &str) -> String {
     match (info.group, info.kind) {
-        ("", "Pod" | "Node" | "Namespace" | "Event" | "Secret" | "Service") | ("events.k8s.io", "Event") => {
-            unsupported_field_message(field)
-        }
+        ("", "Pod" | "Node" | "Namespace" | "Event" | "Secret" | "Service")
+        | ("events.k8s.io", "Event") => unsupported_field_message(field),
         ("batch", "Job") => format!("field label {field:?} not supported for batchv1.Job"),
-        _ => format!("{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""),
+        _ => format!(
+            "{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+        ),
     }
 }
 
@@ -56,7 +64,10 @@ fn text(obj: &Value, path: &str) -> String {
 }
 
 fn flag(obj: &Value, path: &str) -> String {
-    let v = path.split('.').try_fold(obj, |cur, part| cur.get(part)).and_then(Value::as_bool);
+    let v = path
+        .split('.')
+        .try_fold(obj, |cur, part| cur.get(part))
+        .and_then(Value::as_bool);
     v.unwrap_or(false).to_string()
 }
 
@@ -69,7 +80,12 @@ fn meta(obj: &Value, field: &str) -> Option<String> {
 
 /// Kinds whose extra fields read straight from a JSON path.
 fn with_meta(obj: &Value, field: &str, extra: &[(&str, &str)]) -> Option<String> {
-    meta(obj, field).or_else(|| extra.iter().find(|(name, _)| *name == field).map(|(_, path)| text(obj, path)))
+    meta(obj, field).or_else(|| {
+        extra
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, path)| text(obj, path))
+    })
 }
 
 fn pod(obj: &Value, field: &str) -> Option<String> {
@@ -108,7 +124,15 @@ fn namespace(obj: &Value, field: &str) -> Option<String> {
     }
 }
 
-const INVOLVED: &[&str] = &["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"];
+const INVOLVED: &[&str] = &[
+    "kind",
+    "namespace",
+    "name",
+    "uid",
+    "apiVersion",
+    "resourceVersion",
+    "fieldPath",
+];
 
 fn core_event(obj: &Value, field: &str) -> Option<String> {
     if let Some(sub) = field.strip_prefix("involvedObject.") {
@@ -116,7 +140,9 @@ fn core_event(obj: &Value, field: &str) -> Option<String> {
     }
     match field {
         "reason" | "reportingComponent" | "type" => Some(text(obj, field)),
-        "source" => Some(non_empty_or(text(obj, "source.component"), || text(obj, "reportingComponent"))),
+        "source" => Some(non_empty_or(text(obj, "source.component"), || {
+            text(obj, "reportingComponent")
+        })),
         _ => meta(obj, field),
     }
 }
@@ -127,7 +153,10 @@ fn events_event(obj: &Value, field: &str) -> Option<String> {
     }
     match field {
         "reason" | "reportingController" | "type" => Some(text(obj, field)),
-        "source" => Some(non_empty_or(text(obj, "deprecatedSource.component"), || text(obj, "reportingController"))),
+        "source" => Some(non_empty_or(
+            text(obj, "deprecatedSource.component"),
+            || text(obj, "reportingController"),
+        )),
         _ => meta(obj, field),
     }
 }
@@ -138,7 +167,10 @@ fn non_empty_or(s: String, fallback: impl FnOnce() -> String) -> String {
 
 fn job(obj: &Value, field: &str) -> Option<String> {
     if field == "status.successful" {
-        let n = obj.pointer("/status/succeeded").and_then(Value::as_i64).unwrap_or(0);
+        let n = obj
+            .pointer("/status/succeeded")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         return Some(n.to_string());
     }
     meta(obj, field)
@@ -162,46 +194,109 @@ mod tests {
             "spec": {"nodeName": "n1", "restartPolicy": "Always"},
             "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.5"}]}
         });
-        assert_eq!(value("", "pods", &pod, "spec.nodeName").as_deref(), Some("n1"));
+        assert_eq!(
+            value("", "pods", &pod, "spec.nodeName").as_deref(),
+            Some("n1")
+        );
         assert_eq!(value("", "pods", &pod, "spec.host").as_deref(), Some("n1"));
-        assert_eq!(value("", "pods", &pod, "status.podIP").as_deref(), Some("10.0.0.5"));
-        assert_eq!(value("", "pods", &pod, "spec.hostNetwork").as_deref(), Some("false"));
-        assert_eq!(value("", "pods", &pod, "spec.schedulerName").as_deref(), Some(""));
-        assert_eq!(value("", "pods", &pod, "metadata.namespace").as_deref(), Some("ns"));
+        assert_eq!(
+            value("", "pods", &pod, "status.podIP").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            value("", "pods", &pod, "spec.hostNetwork").as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            value("", "pods", &pod, "spec.schedulerName").as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            value("", "pods", &pod, "metadata.namespace").as_deref(),
+            Some("ns")
+        );
         assert_eq!(value("", "pods", &pod, "spec.containers"), None);
     }
 
     #[test]
     fn kind_specific_fields() {
         let node = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
-        assert_eq!(value("", "nodes", &node, "spec.unschedulable").as_deref(), Some("true"));
+        assert_eq!(
+            value("", "nodes", &node, "spec.unschedulable").as_deref(),
+            Some("true")
+        );
         assert_eq!(value("", "nodes", &node, "metadata.namespace"), None);
         let ev = json!({"involvedObject": {"kind": "Pod"}, "reportingComponent": "kubelet"});
-        assert_eq!(value("", "events", &ev, "involvedObject.kind").as_deref(), Some("Pod"));
-        assert_eq!(value("", "events", &ev, "source").as_deref(), Some("kubelet"));
+        assert_eq!(
+            value("", "events", &ev, "involvedObject.kind").as_deref(),
+            Some("Pod")
+        );
+        assert_eq!(
+            value("", "events", &ev, "source").as_deref(),
+            Some("kubelet")
+        );
         assert_eq!(value("", "events", &ev, "involvedObject.foo"), None);
         let ev2 = json!({"regarding": {"name": "x"}, "reportingController": "c"});
-        assert_eq!(value("events.k8s.io", "events", &ev2, "regarding.name").as_deref(), Some("x"));
-        assert_eq!(value("events.k8s.io", "events", &ev2, "involvedObject.name"), None);
+        assert_eq!(
+            value("events.k8s.io", "events", &ev2, "regarding.name").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            value("events.k8s.io", "events", &ev2, "involvedObject.name"),
+            None
+        );
         let job = json!({"status": {"succeeded": 2}});
-        assert_eq!(value("batch", "jobs", &job, "status.successful").as_deref(), Some("2"));
-        assert_eq!(value("batch", "jobs", &json!({}), "status.successful").as_deref(), Some("0"));
-        assert_eq!(value("apps", "replicasets", &json!({}), "status.replicas"), None);
+        assert_eq!(
+            value("batch", "jobs", &job, "status.successful").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("batch", "jobs", &json!({}), "status.successful").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            value("apps", "replicasets", &json!({}), "status.replicas"),
+            None
+        );
         let pc = json!({"metadata": {"name": "high"}});
-        assert_eq!(value("scheduling.k8s.io", "priorityclasses", &pc, "metadata.namespace").as_deref(), Some(""));
-        assert_eq!(value("", "secrets", &json!({"type": "Opaque"}), "type").as_deref(), Some("Opaque"));
+        assert_eq!(
+            value(
+                "scheduling.k8s.io",
+                "priorityclasses",
+                &pc,
+                "metadata.namespace"
+            )
+            .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            value("", "secrets", &json!({"type": "Opaque"}), "type").as_deref(),
+            Some("Opaque")
+        );
     }
 
     #[test]
     fn unsupported_messages_match_each_kind() {
-        let msg =
-            |group: &str, plural: &str, f: &str| lookup(group, "v1", plural).map(|i| unsupported_field_error(i, f));
-        assert_eq!(msg("", "pods", "spec.foo").as_deref(), Some("field label not supported: spec.foo"));
-        assert_eq!(msg("batch", "jobs", "x").as_deref(), Some("field label \"x\" not supported for batchv1.Job"));
+        let msg = |group: &str, plural: &str, f: &str| {
+            lookup(group, "v1", plural).map(|i| unsupported_field_error(i, f))
+        };
+        assert_eq!(
+            msg("", "pods", "spec.foo").as_deref(),
+            Some("field label not supported: spec.foo")
+        );
+        assert_eq!(
+            msg("batch", "jobs", "x").as_deref(),
+            Some("field label \"x\" not supported for batchv1.Job")
+        );
         assert_eq!(
             msg("apps", "replicasets", "status.replicas").as_deref(),
-            Some("\"status.replicas\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"")
+            Some(
+                "\"status.replicas\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+            )
         );
-        assert_eq!(unsupported_field_message("a"), "field label not supported: a");
+        assert_eq!(
+            unsupported_field_message("a"),
+            "field label not supported: a"
+        );
     }
 }

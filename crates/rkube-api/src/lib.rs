@@ -18,6 +18,6 @@ pub mod status;
 pub mod table;
 pub mod validation;
 
+pub use field_error::{FieldError, FieldErrorKind};
 pub use resources::ResourceInfo;
 pub use status::ApiError;
-pub use field_error::{FieldError, FieldErrorKind};

@@ -2,7 +2,16 @@
 //! route to, and how each kind is scoped and stored.
 
 /// The verbs a full CRUD resource supports, in the order discovery lists them.
-pub const CRUD: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// A subresource (`pods/status`) and the verbs it serves.
 #[derive(Debug)]
@@ -33,7 +42,11 @@ pub struct ResourceInfo {
 impl ResourceInfo {
     /// `apiVersion` of objects of this resource (`v1`, `apps/v1`).
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `kind` of the list type (`PodList`).
@@ -74,12 +87,31 @@ const CREATE: &[&str] = &["create"];
 const GET: &[&str] = &["get"];
 const PROXY: &[&str] = &["create", "delete", "get", "patch", "update"];
 
-const fn sub(name: &'static str, kind: &'static str, verbs: &'static [&'static str]) -> SubresourceInfo {
-    SubresourceInfo { name, kind, api_version: "", verbs }
+const fn sub(
+    name: &'static str,
+    kind: &'static str,
+    verbs: &'static [&'static str],
+) -> SubresourceInfo {
+    SubresourceInfo {
+        name,
+        kind,
+        api_version: "",
+        verbs,
+    }
 }
 
-const fn sub_in(name: &'static str, kind: &'static str, api_version: &'static str, verbs: &'static [&'static str]) -> SubresourceInfo {
-    SubresourceInfo { name, kind, api_version, verbs }
+const fn sub_in(
+    name: &'static str,
+    kind: &'static str,
+    api_version: &'static str,
+    verbs: &'static [&'static str],
+) -> SubresourceInfo {
+    SubresourceInfo {
+        name,
+        kind,
+        api_version,
+        verbs,
+    }
 }
 
 macro_rules! res {
@@ -107,18 +139,18 @@ static RESOURCES: &[ResourceInfo] = &[
     res!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], verbs: CRUD,
         subs: [sub("proxy", "NodeProxyOptions", PROXY), STATUS]),
     res!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"], verbs: CRUD,
-        subs: [
-            sub("attach", "PodAttachOptions", &["create", "get"]),
-            sub("binding", "Binding", CREATE),
-            sub("ephemeralcontainers", "", GET_UPDATE_PATCH),
-            sub_in("eviction", "Eviction", "policy/v1", CREATE),
-            sub("exec", "PodExecOptions", &["create", "get"]),
-            sub("log", "Pod", GET),
-            sub("portforward", "PodPortForwardOptions", &["create", "get"]),
-            sub("proxy", "PodProxyOptions", PROXY),
-            sub("resize", "", GET_UPDATE_PATCH),
-            STATUS
-        ]),
+    subs: [
+        sub("attach", "PodAttachOptions", &["create", "get"]),
+        sub("binding", "Binding", CREATE),
+        sub("ephemeralcontainers", "", GET_UPDATE_PATCH),
+        sub_in("eviction", "Eviction", "policy/v1", CREATE),
+        sub("exec", "PodExecOptions", &["create", "get"]),
+        sub("log", "Pod", GET),
+        sub("portforward", "PodPortForwardOptions", &["create", "get"]),
+        sub("proxy", "PodProxyOptions", PROXY),
+        sub("resize", "", GET_UPDATE_PATCH),
+        STATUS
+    ]),
     res!("", "v1", "Secret", "secrets", "secret", true, short: [], cat: [], verbs: CRUD, subs: []),
     res!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [], verbs: CRUD,
         subs: [sub_in("token", "TokenRequest", "authentication.k8s.io/v1", CREATE)]),
@@ -172,12 +204,16 @@ pub fn group_versions() -> Vec<(&'static str, &'static str)> {
 
 /// The resource served at `/apis/<group>/<version>/<plural>` (group "" = core).
 pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// The resource whose objects carry this `apiVersion` and `kind`.
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.kind == kind && r.api_version() == api_version && r.plural != "bindings")
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind && r.api_version() == api_version && r.plural != "bindings")
 }
 
 #[cfg(test)]
@@ -190,7 +226,10 @@ mod tests {
             let found = lookup(r.group, r.version, r.plural).map(|f| f.kind);
             assert_eq!(found, Some(r.kind), "{}", r.plural);
         }
-        assert_eq!(by_kind("apps/v1", "Deployment").map(|r| r.plural), Some("deployments"));
+        assert_eq!(
+            by_kind("apps/v1", "Deployment").map(|r| r.plural),
+            Some("deployments")
+        );
         assert_eq!(by_kind("v1", "Binding").map(|r| r.plural), None);
     }
 

@@ -56,11 +56,19 @@ impl Requirement {
         for (i, v) in values.iter().enumerate() {
             let msgs = format::label_value(v);
             if !msgs.is_empty() {
-                errs.push(FieldError::invalid(format!("values[{i}][{key}]"), v.as_str(), msgs.join("; ")));
+                errs.push(FieldError::invalid(
+                    format!("values[{i}][{key}]"),
+                    v.as_str(),
+                    msgs.join("; "),
+                ));
             }
         }
         if errs.is_empty() {
-            Ok(Requirement { key: key.to_string(), operator, values })
+            Ok(Requirement {
+                key: key.to_string(),
+                operator,
+                values,
+            })
         } else {
             Err(SelectorError::Label(aggregate(&errs)))
         }
@@ -85,7 +93,9 @@ impl Requirement {
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         let value = labels.get(&self.key);
         match self.operator {
-            Operator::In | Operator::Equals | Operator::DoubleEquals => value.is_some_and(|v| self.values.contains(v)),
+            Operator::In | Operator::Equals | Operator::DoubleEquals => {
+                value.is_some_and(|v| self.values.contains(v))
+            }
             Operator::NotIn | Operator::NotEquals => value.is_none_or(|v| !self.values.contains(v)),
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
@@ -94,11 +104,20 @@ impl Requirement {
     }
 
     fn compare(&self, value: Option<&String>) -> bool {
-        let (Some(have), [want]) = (value.and_then(|v| v.parse::<i64>().ok()), self.values.as_slice()) else {
+        let (Some(have), [want]) = (
+            value.and_then(|v| v.parse::<i64>().ok()),
+            self.values.as_slice(),
+        ) else {
             return false;
         };
-        let Ok(want) = want.parse::<i64>() else { return false };
-        if self.operator == Operator::GreaterThan { have > want } else { have < want }
+        let Ok(want) = want.parse::<i64>() else {
+            return false;
+        };
+        if self.operator == Operator::GreaterThan {
+            have > want
+        } else {
+            have < want
+        }
     }
 }
 
@@ -106,13 +125,25 @@ fn operator_value_errors(operator: Operator, values: &[String]) -> Vec<FieldErro
     let as_json = || Value::from(values.to_vec());
     match operator {
         Operator::In | Operator::NotIn if values.is_empty() => {
-            vec![FieldError::invalid("values", Value::Null, "for 'in', 'notin' operators, values set can't be empty")]
+            vec![FieldError::invalid(
+                "values",
+                Value::Null,
+                "for 'in', 'notin' operators, values set can't be empty",
+            )]
         }
         Operator::Equals | Operator::DoubleEquals | Operator::NotEquals if values.len() != 1 => {
-            vec![FieldError::invalid("values", as_json(), "exact-match compatibility requires one single value")]
+            vec![FieldError::invalid(
+                "values",
+                as_json(),
+                "exact-match compatibility requires one single value",
+            )]
         }
         Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
-            vec![FieldError::invalid("values", as_json(), "values set must be empty for exists and does not exist")]
+            vec![FieldError::invalid(
+                "values",
+                as_json(),
+                "values set must be empty for exists and does not exist",
+            )]
         }
         Operator::GreaterThan | Operator::LessThan => comparison_value_errors(values),
         _ => Vec::new(),
@@ -196,14 +227,19 @@ pub struct LabelSelector {
 impl LabelSelector {
     /// Parses the `?labelSelector=` syntax; the empty string selects everything.
     pub fn parse(s: &str) -> Result<LabelSelector, SelectorError> {
-        let mut parser = Parser { tokens: lex(s), pos: 0 };
+        let mut parser = Parser {
+            tokens: lex(s),
+            pos: 0,
+        };
         let mut requirements = parser.parse().map_err(SelectorError::Label)?;
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(LabelSelector { requirements })
     }
 
     /// Converts a `metav1.LabelSelector` (as found in specs); an empty one selects everything.
-    pub fn from_label_selector(sel: &metav1::LabelSelector) -> Result<LabelSelector, SelectorError> {
+    pub fn from_label_selector(
+        sel: &metav1::LabelSelector,
+    ) -> Result<LabelSelector, SelectorError> {
         let mut requirements = Vec::new();
         for (k, v) in sel.match_labels.iter().flatten() {
             requirements.push(Requirement::new(k, Operator::Equals, vec![v.clone()])?);
@@ -215,10 +251,16 @@ impl LabelSelector {
                 "Exists" => Operator::Exists,
                 "DoesNotExist" => Operator::DoesNotExist,
                 other => {
-                    return Err(SelectorError::Label(format!("{other:?} is not a valid label selector operator")));
+                    return Err(SelectorError::Label(format!(
+                        "{other:?} is not a valid label selector operator"
+                    )));
                 }
             };
-            requirements.push(Requirement::new(&expr.key, operator, expr.values.clone().unwrap_or_default())?);
+            requirements.push(Requirement::new(
+                &expr.key,
+                operator,
+                expr.values.clone().unwrap_or_default(),
+            )?);
         }
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(LabelSelector { requirements })
@@ -242,7 +284,11 @@ impl LabelSelector {
 
 impl fmt::Display for LabelSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.requirements.iter().map(Requirement::to_string).collect();
+        let parts: Vec<String> = self
+            .requirements
+            .iter()
+            .map(Requirement::to_string)
+            .collect();
         f.write_str(&parts.join(","))
     }
 }
@@ -331,16 +377,28 @@ struct Parser {
 
 /// In value position the keywords `in` and `notin` are plain identifiers.
 fn as_value(tok: Tok) -> Tok {
-    if matches!(tok, Tok::In | Tok::NotIn) { Tok::Identifier } else { tok }
+    if matches!(tok, Tok::In | Tok::NotIn) {
+        Tok::Identifier
+    } else {
+        tok
+    }
 }
 
 impl Parser {
     fn peek(&self) -> (Tok, String) {
-        self.tokens.get(self.pos).map_or((Tok::End, String::new()), |(t, l)| (as_value(*t), l.clone()))
+        self.tokens
+            .get(self.pos)
+            .map_or((Tok::End, String::new()), |(t, l)| {
+                (as_value(*t), l.clone())
+            })
     }
 
     fn next_raw(&mut self) -> (Tok, String) {
-        let item = self.tokens.get(self.pos).cloned().unwrap_or((Tok::End, String::new()));
+        let item = self
+            .tokens
+            .get(self.pos)
+            .cloned()
+            .unwrap_or((Tok::End, String::new()));
         self.pos += 1;
         item
     }
@@ -356,21 +414,31 @@ impl Parser {
             let (tok, lit) = self.peek();
             match tok {
                 Tok::Identifier | Tok::DoesNotExist => {
-                    let r = self.requirement().map_err(|e| format!("unable to parse requirement: {e}"))?;
+                    let r = self
+                        .requirement()
+                        .map_err(|e| format!("unable to parse requirement: {e}"))?;
                     requirements.push(r);
                     match self.next() {
                         (Tok::End, _) => return Ok(requirements),
                         (Tok::Comma, _) => {
                             let (t2, l2) = self.peek();
                             if t2 != Tok::Identifier && t2 != Tok::DoesNotExist {
-                                return Err(format!("found '{l2}', expected: identifier after ','"));
+                                return Err(format!(
+                                    "found '{l2}', expected: identifier after ','"
+                                ));
                             }
                         }
-                        (_, l) => return Err(format!("found '{l}', expected: ',' or 'end of string'")),
+                        (_, l) => {
+                            return Err(format!("found '{l}', expected: ',' or 'end of string'"));
+                        }
                     }
                 }
                 Tok::End => return Ok(requirements),
-                _ => return Err(format!("found '{lit}', expected: !, identifier, or 'end of string'")),
+                _ => {
+                    return Err(format!(
+                        "found '{lit}', expected: !, identifier, or 'end of string'"
+                    ));
+                }
             }
         }
     }
@@ -401,7 +469,11 @@ impl Parser {
             return Err(e.to_string());
         }
         let at_end = matches!(self.peek().0, Tok::End | Tok::Comma);
-        let op = if negated { Some(Operator::DoesNotExist) } else { at_end.then_some(Operator::Exists) };
+        let op = if negated {
+            Some(Operator::DoesNotExist)
+        } else {
+            at_end.then_some(Operator::Exists)
+        };
         Ok((lit, op))
     }
 
@@ -415,7 +487,11 @@ impl Parser {
             Tok::LessThan => Operator::LessThan,
             Tok::NotIn => Operator::NotIn,
             Tok::NotEquals => Operator::NotEquals,
-            _ => return Err(format!("found '{lit}', expected: in, notin, =, ==, !=, gt, lt")),
+            _ => {
+                return Err(format!(
+                    "found '{lit}', expected: in, notin, =, ==, !=, gt, lt"
+                ));
+            }
         })
     }
 
@@ -512,13 +588,19 @@ impl FieldSelector {
         let mut requirements = Vec::new();
         for part in parts.into_iter().filter(|p| !p.is_empty()) {
             let Some((field, op, raw)) = split_term(part) else {
-                return Err(SelectorError::Field(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(SelectorError::Field(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let value = unescape(raw)?;
             if field.is_empty() && value.is_empty() {
                 continue;
             }
-            requirements.push(FieldRequirement { field: field.to_string(), op, value });
+            requirements.push(FieldRequirement {
+                field: field.to_string(),
+                op,
+                value,
+            });
         }
         Ok(FieldSelector { requirements })
     }
@@ -535,7 +617,10 @@ impl FieldSelector {
 
     /// The value an `=` requirement pins `field` to, if any (used to narrow lookups).
     pub fn requires_exact_match(&self, field: &str) -> Option<&str> {
-        self.requirements.iter().find(|r| r.field == field && r.op == FieldOperator::Equals).map(|r| r.value.as_str())
+        self.requirements
+            .iter()
+            .find(|r| r.field == field && r.op == FieldOperator::Equals)
+            .map(|r| r.value.as_str())
     }
 
     /// Whether an object matches; `get` returns a field's value, `None` counting as empty.
@@ -553,7 +638,11 @@ impl fmt::Display for FieldSelector {
             .requirements
             .iter()
             .map(|r| {
-                let op = if r.op == FieldOperator::Equals { "=" } else { "!=" };
+                let op = if r.op == FieldOperator::Equals {
+                    "="
+                } else {
+                    "!="
+                };
                 format!("{}{op}{}", r.field, escape(&r.value))
             })
             .collect();
@@ -587,9 +676,11 @@ fn split_terms(s: &str) -> Vec<&str> {
 fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
     for (i, _) in term.char_indices() {
         let rest = &term[i..];
-        for (text, op) in
-            [("!=", FieldOperator::NotEquals), ("==", FieldOperator::Equals), ("=", FieldOperator::Equals)]
-        {
+        for (text, op) in [
+            ("!=", FieldOperator::NotEquals),
+            ("==", FieldOperator::Equals),
+            ("=", FieldOperator::Equals),
+        ] {
             if let Some(value) = rest.strip_prefix(text) {
                 return Some((&term[..i], op, value));
             }
@@ -604,7 +695,9 @@ fn unescape(s: &str) -> Result<String, SelectorError> {
     for c in s.chars() {
         if in_slash {
             if !matches!(c, '\\' | ',' | '=') {
-                return Err(SelectorError::Field(format!("invalid field selector: invalid escape sequence: \\{c}")));
+                return Err(SelectorError::Field(format!(
+                    "invalid field selector: invalid escape sequence: \\{c}"
+                )));
             }
             out.push(c);
             in_slash = false;
@@ -620,13 +713,17 @@ fn unescape(s: &str) -> Result<String, SelectorError> {
         }
     }
     if in_slash {
-        return Err(SelectorError::Field("invalid field selector: invalid escape sequence: \\".to_string()));
+        return Err(SelectorError::Field(
+            "invalid field selector: invalid escape sequence: \\".to_string(),
+        ));
     }
     Ok(out)
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\=")
+    s.replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
 }
 
 #[cfg(test)]
@@ -634,7 +731,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn parse_err(s: &str) -> String {
@@ -647,10 +747,16 @@ mod tests {
     #[test]
     fn parses_and_prints_canonically() -> Result<(), SelectorError> {
         let sel = LabelSelector::parse(" x in (foo,,baz),y,z notin ()  , !w, a!=b, c==d, e>5")?;
-        assert_eq!(sel.to_string(), "a!=b,c==d,e>5,!w,x in (,baz,foo),y,z notin ()");
+        assert_eq!(
+            sel.to_string(),
+            "a!=b,c==d,e>5,!w,x in (,baz,foo),y,z notin ()"
+        );
         assert!(LabelSelector::parse("")?.is_empty());
         assert_eq!(LabelSelector::parse("env=")?.to_string(), "env=");
-        assert_eq!(LabelSelector::parse("k in (in, notin)")?.to_string(), "k in (in,notin)");
+        assert_eq!(
+            LabelSelector::parse("k in (in, notin)")?.to_string(),
+            "k in (in,notin)"
+        );
         Ok(())
     }
 
@@ -669,12 +775,27 @@ mod tests {
 
     #[test]
     fn reports_kubernetes_parse_errors() {
-        assert_eq!(parse_err("a b"), "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt");
+        assert_eq!(
+            parse_err("a b"),
+            "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"
+        );
         assert_eq!(parse_err("a,"), "found '', expected: identifier after ','");
-        assert_eq!(parse_err("=a"), "found '=', expected: !, identifier, or 'end of string'");
-        assert_eq!(parse_err("x in a"), "unable to parse requirement: found 'a' expected: '('");
-        assert_eq!(parse_err("x in (a b)"), "unable to parse requirement: found 'b', expected: ',' or ')'");
-        assert_eq!(parse_err("!a=b"), "found '=', expected: ',' or 'end of string'");
+        assert_eq!(
+            parse_err("=a"),
+            "found '=', expected: !, identifier, or 'end of string'"
+        );
+        assert_eq!(
+            parse_err("x in a"),
+            "unable to parse requirement: found 'a' expected: '('"
+        );
+        assert_eq!(
+            parse_err("x in (a b)"),
+            "unable to parse requirement: found 'b', expected: ',' or ')'"
+        );
+        assert_eq!(
+            parse_err("!a=b"),
+            "found '=', expected: ',' or 'end of string'"
+        );
         assert_eq!(
             parse_err("a>b"),
             "unable to parse requirement: values[0]: Invalid value: \"b\": for 'Gt', 'Lt' operators, the value must be an integer"
@@ -709,8 +830,13 @@ mod tests {
             }]),
             ..Default::default()
         };
-        let err = LabelSelector::from_label_selector(&bad).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("\"Foo\" is not a valid label selector operator"));
+        let err = LabelSelector::from_label_selector(&bad)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("\"Foo\" is not a valid label selector operator")
+        );
         let empty_in = metav1::LabelSelector {
             match_expressions: Some(vec![metav1::LabelSelectorRequirement {
                 key: "env".into(),
@@ -719,10 +845,14 @@ mod tests {
             }]),
             ..Default::default()
         };
-        let err = LabelSelector::from_label_selector(&empty_in).err().map(|e| e.to_string());
+        let err = LabelSelector::from_label_selector(&empty_in)
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty")
+            Some(
+                "values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty"
+            )
         );
         Ok(())
     }
@@ -749,19 +879,36 @@ mod tests {
     #[test]
     fn field_selector_errors_use_kubernetes_wording() {
         let err = |s: &str| FieldSelector::parse(s).err().map(|e| e.to_string());
-        assert_eq!(err("foo").as_deref(), Some("invalid selector: 'foo'; can't understand 'foo'"));
-        assert_eq!(err("a=b\\x").as_deref(), Some("invalid field selector: invalid escape sequence: \\x"));
-        assert_eq!(err("a=b=c").as_deref(), Some("invalid field selector: unescaped character in value: 61"));
-        assert_eq!(err("a=b\\").as_deref(), Some("invalid field selector: invalid escape sequence: \\"));
+        assert_eq!(
+            err("foo").as_deref(),
+            Some("invalid selector: 'foo'; can't understand 'foo'")
+        );
+        assert_eq!(
+            err("a=b\\x").as_deref(),
+            Some("invalid field selector: invalid escape sequence: \\x")
+        );
+        assert_eq!(
+            err("a=b=c").as_deref(),
+            Some("invalid field selector: unescaped character in value: 61")
+        );
+        assert_eq!(
+            err("a=b\\").as_deref(),
+            Some("invalid field selector: invalid escape sequence: \\")
+        );
     }
 
     #[test]
     fn never_panics_on_odd_input() {
-        for s in ["(", ")", "!", "!!", "a in (", "a in (,", "a in ((", "é=ü", "a\0=b", "a=(b)", "x notin", "<", "a<"]
-        {
+        for s in [
+            "(", ")", "!", "!!", "a in (", "a in (,", "a in ((", "é=ü", "a\0=b", "a=(b)",
+            "x notin", "<", "a<",
+        ] {
             let _ = LabelSelector::parse(s);
             let _ = FieldSelector::parse(s);
         }
-        assert_eq!(LabelSelector::parse("a\0=b").map(|s| s.to_string()), Ok("a".to_string()));
+        assert_eq!(
+            LabelSelector::parse("a\0=b").map(|s| s.to_string()),
+            Ok("a".to_string())
+        );
     }
 }

@@ -23,7 +23,11 @@ use crate::resources::ResourceInfo;
 
 /// Validates `obj` on create (`old` is `None`) or update (`old` is the stored object).
 pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
-    if let Some(bad) = [Some(obj), old].into_iter().flatten().find(|v| !v.is_object()) {
+    if let Some(bad) = [Some(obj), old]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_object())
+    {
         return vec![type_invalid(format!("expected an object, found {bad}"))];
     }
     let result = match (info.group, info.kind) {
@@ -43,7 +47,9 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<Fi
         ("coordination.k8s.io", "Lease") => misc::lease(obj, old),
         ("scheduling.k8s.io", "PriorityClass") => misc::priority_class(obj, old),
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => misc::role(info, obj, old),
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => misc::role_binding(info, obj, old),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            misc::role_binding(info, obj, old)
+        }
         ("discovery.k8s.io", "EndpointSlice") => misc::endpoint_slice(obj, old),
         ("policy", "PodDisruptionBudget") => misc::pod_disruption_budget(obj, old),
         _ => meta::generic(info, obj, old),
@@ -61,7 +67,11 @@ impl Path {
     }
 
     fn child(&self, name: &str) -> Path {
-        if self.0.is_empty() { Path(name.to_string()) } else { Path(format!("{}.{name}", self.0)) }
+        if self.0.is_empty() {
+            Path(name.to_string())
+        } else {
+            Path(format!("{}.{name}", self.0))
+        }
     }
 
     fn index(&self, i: usize) -> Path {
@@ -94,7 +104,12 @@ fn decode<T: DeserializeOwned>(obj: &Value) -> Result<T, FieldError> {
 
 /// A body that does not decode into the resource's type.
 fn type_invalid(detail: String) -> FieldError {
-    FieldError { kind: FieldErrorKind::TypeInvalid, field: String::new(), value: None, detail }
+    FieldError {
+        kind: FieldErrorKind::TypeInvalid,
+        field: String::new(),
+        value: None,
+        detail,
+    }
 }
 
 /// Serializes a typed value for printing in an error, as Go's `json.Marshal` would.
@@ -105,7 +120,11 @@ fn json<T: serde::Serialize>(v: &T) -> Value {
 /// `field: Invalid value: v: must be greater than or equal to 0` for negatives.
 fn nonnegative(errs: &mut Errors, path: &Path, v: i64) {
     if v < 0 {
-        errs.push(FieldError::invalid(path, v, "must be greater than or equal to 0"));
+        errs.push(FieldError::invalid(
+            path,
+            v,
+            "must be greater than or equal to 0",
+        ));
     }
 }
 
@@ -118,7 +137,10 @@ fn immutable(errs: &mut Errors, path: &Path, new: Value, old: &Value) {
 
 /// One `Invalid` error per message of a format check.
 fn format_errors(errs: &mut Errors, path: &Path, value: &str, msgs: Vec<String>) {
-    errs.extend(msgs.into_iter().map(|m| FieldError::invalid(path, value, m)));
+    errs.extend(
+        msgs.into_iter()
+            .map(|m| FieldError::invalid(path, value, m)),
+    );
 }
 
 /// `Required` when empty, else the format check's `Invalid` errors.
@@ -134,9 +156,12 @@ fn required_name(errs: &mut Errors, path: &Path, value: &str, check: fn(&str) ->
 /// (which treats nil and empty alike).
 fn pruned(v: &Value) -> Value {
     match v {
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), pruned(v))).filter(|(_, v)| !is_empty_value(v)).collect())
-        }
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), pruned(v)))
+                .filter(|(_, v)| !is_empty_value(v))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(pruned).collect()),
         other => other.clone(),
     }

@@ -41,14 +41,20 @@ fn definitions_path() -> PathBuf {
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let script = "import importlib.util as u; s = u.find_spec('kubernetes_validate'); print(s.submodule_search_locations[0] if s else '')";
-    let out = Command::new(&python).args(["-c", script]).output().unwrap_or_else(|e| missing(&format!("cannot run {python}: {e}")));
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .output()
+        .unwrap_or_else(|e| missing(&format!("cannot run {python}: {e}")));
     let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if dir.is_empty() {
         missing(&format!("{python} cannot find the package"));
     }
     let path = Path::new(&dir).join(IN_PACKAGE);
     if !path.is_file() {
-        missing(&format!("{} does not exist: another version is installed", path.display()));
+        missing(&format!(
+            "{} does not exist: another version is installed",
+            path.display()
+        ));
     }
     path
 }
@@ -57,11 +63,23 @@ fn definitions_path() -> PathBuf {
 fn patchable_kinds() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for r in rkube_api::resources::all() {
-        if r.supports("patch") || r.subresources.iter().any(|s| s.kind.is_empty() && s.verbs.contains(&"patch")) {
+        if r.supports("patch")
+            || r.subresources
+                .iter()
+                .any(|s| s.kind.is_empty() && s.verbs.contains(&"patch"))
+        {
             out.insert((r.api_version(), r.kind.to_string()));
         }
-        for s in r.subresources.iter().filter(|s| !s.kind.is_empty() && s.name != "proxy" && s.verbs.contains(&"patch")) {
-            let api_version = if s.api_version.is_empty() { r.api_version() } else { s.api_version.to_string() };
+        for s in r
+            .subresources
+            .iter()
+            .filter(|s| !s.kind.is_empty() && s.name != "proxy" && s.verbs.contains(&"patch"))
+        {
+            let api_version = if s.api_version.is_empty() {
+                r.api_version()
+            } else {
+                s.api_version.to_string()
+            };
             out.insert((api_version, s.kind.to_string()));
         }
     }
@@ -76,11 +94,17 @@ fn reference(v: &Value) -> Option<&str> {
 /// A property's shape (`Object`, `List`, `Map`) and the definition of its value, items or map values.
 fn shape_of<'a>(owner: &str, name: &str, prop: &'a Value) -> (&'static str, Option<&'a str>) {
     if let Some(items) = prop.get("items") {
-        assert!(items.get("items").is_none(), "{owner}.{name}: lists of lists are not expected");
+        assert!(
+            items.get("items").is_none(),
+            "{owner}.{name}: lists of lists are not expected"
+        );
         return ("List", reference(items));
     }
     if let Some(values) = prop.get("additionalProperties").filter(|v| v.is_object()) {
-        assert!(values.get("items").is_none(), "{owner}.{name}: maps of lists are not expected");
+        assert!(
+            values.get("items").is_none(),
+            "{owner}.{name}: maps of lists are not expected"
+        );
         return ("Map", reference(values));
     }
     ("Object", reference(prop))
@@ -88,12 +112,19 @@ fn shape_of<'a>(owner: &str, name: &str, prop: &'a Value) -> (&'static str, Opti
 
 /// The properties of a definition, sorted by name.
 fn properties(def: &Value) -> BTreeMap<&String, &Value> {
-    def.get("properties").and_then(Value::as_object).into_iter().flatten().collect()
+    def.get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn patch_meta(prop: &Value) -> (&str, &str) {
     let s = |k: &str| prop.get(k).and_then(Value::as_str).unwrap_or_default();
-    (s("x-kubernetes-patch-strategy"), s("x-kubernetes-patch-merge-key"))
+    (
+        s("x-kubernetes-patch-strategy"),
+        s("x-kubernetes-patch-merge-key"),
+    )
 }
 
 /// The text of `generated.rs` for these definitions.
@@ -102,7 +133,11 @@ fn generate(defs: &BTreeMap<String, Value>) -> String {
     for (api_version, kind) in patchable_kinds() {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
         let found = defs.iter().find(|(_, d)| {
-            d["x-kubernetes-group-version-kind"].as_array().into_iter().flatten().any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
+            d["x-kubernetes-group-version-kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
         });
         let (name, _) = found.unwrap_or_else(|| panic!("no definition for {api_version} {kind}"));
         roots.insert((api_version.clone(), kind.clone()), name.clone());
@@ -110,7 +145,9 @@ fn generate(defs: &BTreeMap<String, Value>) -> String {
     let mut reachable = BTreeSet::new();
     let mut pending: Vec<String> = roots.values().cloned().collect();
     while let Some(name) = pending.pop() {
-        let Some(d) = defs.get(&name) else { panic!("{name} is referenced but not defined") };
+        let Some(d) = defs.get(&name) else {
+            panic!("{name} is referenced but not defined")
+        };
         if reachable.insert(name.clone()) {
             for (prop, v) in properties(d) {
                 pending.extend(shape_of(&name, prop, v).1.map(str::to_string));
@@ -123,7 +160,11 @@ fn generate(defs: &BTreeMap<String, Value>) -> String {
         for name in &reachable {
             let matters = properties(&defs[name]).into_iter().any(|(prop, v)| {
                 let (strategy, key) = patch_meta(v);
-                !strategy.is_empty() || !key.is_empty() || shape_of(name, prop, v).1.is_some_and(|r| relevant.contains(r))
+                !strategy.is_empty()
+                    || !key.is_empty()
+                    || shape_of(name, prop, v)
+                        .1
+                        .is_some_and(|r| relevant.contains(r))
             });
             if matters {
                 relevant.insert(name.clone());
@@ -142,7 +183,10 @@ fn generate(defs: &BTreeMap<String, Value>) -> String {
          pub static ROOTS: &[Root] = &[\n",
     );
     for ((api_version, kind), def) in &roots {
-        let _ = writeln!(out, "    Root {{ api_version: \"{api_version}\", kind: \"{kind}\", def: \"{def}\" }},");
+        let _ = writeln!(
+            out,
+            "    Root {{ api_version: \"{api_version}\", kind: \"{kind}\", def: \"{def}\" }},"
+        );
     }
     out.push_str("];\n\n/// Definitions with a patch strategy on a field or below one, sorted by name.\npub static DEFS: &[Def] = &[\n");
     for name in &relevant {
@@ -168,9 +212,11 @@ fn generate(defs: &BTreeMap<String, Value>) -> String {
 #[test]
 fn generated_table_matches_the_kubernetes_definitions() {
     let path = definitions_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| missing(&format!("cannot read {}: {e}", path.display())));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| missing(&format!("cannot read {}: {e}", path.display())));
     let doc: Value = serde_json::from_str(&text).expect("_definitions.json is JSON");
-    let defs: BTreeMap<String, Value> = serde_json::from_value(doc["$defs"].clone()).expect("$defs is an object of definitions");
+    let defs: BTreeMap<String, Value> =
+        serde_json::from_value(doc["$defs"].clone()).expect("$defs is an object of definitions");
     let fresh = generate(&defs);
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/patch/generated.rs");
     if std::env::var_os("RKUBE_API_BLESS").is_some() {

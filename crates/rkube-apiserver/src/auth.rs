@@ -33,7 +33,10 @@ impl Authenticator for ClientCertAuthenticator {
         let s = creds.client_cert?;
         let mut groups = s.organizations.clone();
         groups.push("system:authenticated".into());
-        Some(User { name: s.common_name.clone(), groups })
+        Some(User {
+            name: s.common_name.clone(),
+            groups,
+        })
     }
 }
 
@@ -51,7 +54,11 @@ impl TokenAuthenticator {
 
 impl Authenticator for TokenAuthenticator {
     fn authenticate(&self, creds: &Credentials<'_>) -> Option<User> {
-        let value = creds.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let value = creds
+            .headers
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
         let token = value.strip_prefix("Bearer ")?.trim();
         let mut user = self.tokens.get(token)?.clone();
         user.groups.push("system:authenticated".into());
@@ -100,16 +107,58 @@ mod tests {
     #[test]
     fn bearer_token_and_certificate() {
         let mut headers = HeaderMap::new();
-        let tokens = HashMap::from([("s3cret".to_string(), User { name: "node".into(), groups: vec![] })]);
-        let chain = AuthenticatorChain(vec![Box::new(ClientCertAuthenticator), Box::new(TokenAuthenticator::new(tokens))]);
-        assert_eq!(chain.authenticate(&Credentials { client_cert: None, headers: &headers }), None);
-        headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer wrong"));
-        assert_eq!(chain.authenticate(&Credentials { client_cert: None, headers: &headers }), None);
-        headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer s3cret"));
-        let user = chain.authenticate(&Credentials { client_cert: None, headers: &headers });
+        let tokens = HashMap::from([(
+            "s3cret".to_string(),
+            User {
+                name: "node".into(),
+                groups: vec![],
+            },
+        )]);
+        let chain = AuthenticatorChain(vec![
+            Box::new(ClientCertAuthenticator),
+            Box::new(TokenAuthenticator::new(tokens)),
+        ]);
+        assert_eq!(
+            chain.authenticate(&Credentials {
+                client_cert: None,
+                headers: &headers
+            }),
+            None
+        );
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer wrong"),
+        );
+        assert_eq!(
+            chain.authenticate(&Credentials {
+                client_cert: None,
+                headers: &headers
+            }),
+            None
+        );
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer s3cret"),
+        );
+        let user = chain.authenticate(&Credentials {
+            client_cert: None,
+            headers: &headers,
+        });
         assert_eq!(user.map(|u| u.name), Some("node".to_string()));
-        let subject = Subject { common_name: "admin".into(), organizations: vec!["system:masters".into()] };
-        let user = chain.authenticate(&Credentials { client_cert: Some(&subject), headers: &headers });
-        assert_eq!(user.map(|u| u.groups), Some(vec!["system:masters".to_string(), "system:authenticated".to_string()]));
+        let subject = Subject {
+            common_name: "admin".into(),
+            organizations: vec!["system:masters".into()],
+        };
+        let user = chain.authenticate(&Credentials {
+            client_cert: Some(&subject),
+            headers: &headers,
+        });
+        assert_eq!(
+            user.map(|u| u.groups),
+            Some(vec![
+                "system:masters".to_string(),
+                "system:authenticated".to_string()
+            ])
+        );
     }
 }

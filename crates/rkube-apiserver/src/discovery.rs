@@ -11,7 +11,8 @@ pub const KUBE_MAJOR: &str = "1";
 pub const KUBE_MINOR: &str = "37";
 
 /// The media type of aggregated discovery documents.
-pub const AGGREGATED_MEDIA_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_MEDIA_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// `/version`.
 pub fn version() -> Value {
@@ -43,7 +44,10 @@ pub fn legacy_versions(server_address: &str) -> Value {
 
 fn named_groups() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (g, v) in resources::group_versions().into_iter().filter(|(g, _)| !g.is_empty()) {
+    for (g, v) in resources::group_versions()
+        .into_iter()
+        .filter(|(g, _)| !g.is_empty())
+    {
         match groups.iter_mut().find(|(name, _)| *name == g) {
             Some((_, versions)) => versions.push(v),
             None => groups.push((g, vec![v])),
@@ -53,13 +57,19 @@ fn named_groups() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 fn group_doc(name: &str, versions: &[&str]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({ "groupVersion": format!("{name}/{v}"), "version": v })).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({ "groupVersion": format!("{name}/{v}"), "version": v }))
+        .collect();
     json!({ "name": name, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null) })
 }
 
 /// `/apis`.
 pub fn group_list() -> Value {
-    let groups: Vec<Value> = named_groups().iter().map(|(g, vs)| group_doc(g, vs)).collect();
+    let groups: Vec<Value> = named_groups()
+        .iter()
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
     json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
 }
 
@@ -83,7 +93,10 @@ fn sub_kind<'a>(r: &'a ResourceInfo, s: &'a SubresourceInfo) -> (&'a str, &'a st
 /// `/api/v1` or `/apis/<group>/<version>`.
 pub fn resource_list(group: &str, version: &str) -> Value {
     let mut list = Vec::new();
-    for r in resources::all().iter().filter(|r| r.group == group && r.version == version) {
+    for r in resources::all()
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let mut doc = json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -114,7 +127,11 @@ pub fn resource_list(group: &str, version: &str) -> Value {
             list.push(doc);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list })
 }
 
@@ -158,7 +175,11 @@ fn aggregated_group(name: &str, versions: &[&str]) -> Value {
             json!({ "version": v, "resources": res, "freshness": "Current" })
         })
         .collect();
-    let metadata = if name.is_empty() { json!({ "creationTimestamp": null }) } else { json!({ "name": name, "creationTimestamp": null }) };
+    let metadata = if name.is_empty() {
+        json!({ "creationTimestamp": null })
+    } else {
+        json!({ "name": name, "creationTimestamp": null })
+    };
     json!({ "metadata": metadata, "versions": vs })
 }
 
@@ -167,7 +188,10 @@ pub fn aggregated(legacy: bool) -> Value {
     let items: Vec<Value> = if legacy {
         vec![aggregated_group("", &["v1"])]
     } else {
-        named_groups().iter().map(|(g, vs)| aggregated_group(g, vs)).collect()
+        named_groups()
+            .iter()
+            .map(|(g, vs)| aggregated_group(g, vs))
+            .collect()
     };
     json!({ "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items })
 }
@@ -176,7 +200,9 @@ pub fn aggregated(legacy: bool) -> Value {
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|part| {
         let p: Vec<&str> = part.split(';').map(str::trim).collect();
-        p.contains(&"g=apidiscovery.k8s.io") && p.contains(&"v=v2") && p.contains(&"as=APIGroupDiscoveryList")
+        p.contains(&"g=apidiscovery.k8s.io")
+            && p.contains(&"v=v2")
+            && p.contains(&"as=APIGroupDiscoveryList")
     })
 }
 
@@ -187,20 +213,47 @@ mod tests {
     #[test]
     fn apps_group_lists_deployments_with_scale() {
         let doc = resource_list("apps", "v1");
-        let names: Vec<&str> = doc["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
-        assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"), "{names:?}");
-        let scale = doc["resources"].as_array().into_iter().flatten().find(|r| r["name"] == "deployments/scale");
-        assert_eq!(scale.map(|s| s["group"].clone()), Some(json!("autoscaling")));
+        let names: Vec<&str> = doc["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"deployments") && names.contains(&"deployments/scale"),
+            "{names:?}"
+        );
+        let scale = doc["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == "deployments/scale");
+        assert_eq!(
+            scale.map(|s| s["group"].clone()),
+            Some(json!("autoscaling"))
+        );
     }
 
     #[test]
     fn aggregated_covers_every_group() {
         let doc = aggregated(false);
-        let groups: Vec<&str> = doc["items"].as_array().into_iter().flatten().filter_map(|g| g["metadata"]["name"].as_str()).collect();
-        for g in ["apps", "batch", "rbac.authorization.k8s.io", "coordination.k8s.io"] {
+        let groups: Vec<&str> = doc["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["metadata"]["name"].as_str())
+            .collect();
+        for g in [
+            "apps",
+            "batch",
+            "rbac.authorization.k8s.io",
+            "coordination.k8s.io",
+        ] {
             assert!(groups.contains(&g), "{g} missing from {groups:?}");
         }
-        assert!(wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"));
+        assert!(wants_aggregated(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        ));
         assert!(!wants_aggregated("application/json"));
     }
 }

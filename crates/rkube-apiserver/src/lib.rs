@@ -37,7 +37,8 @@ use crate::request::Target;
 use crate::watch_cache::WatchCache;
 
 /// Namespaces every cluster has from the start.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// What the API server needs to know about the cluster it serves.
 pub struct Config {
@@ -58,8 +59,15 @@ pub async fn build(
     config: Config,
 ) -> Result<Arc<App>, ApiError> {
     let cache = WatchCache::start(store.clone()).await?;
-    let service_ips = service_ips::Allocator { store: store.clone(), network: config.service_network };
-    let registry = Registry { store, cache, service_ips };
+    let service_ips = service_ips::Allocator {
+        store: store.clone(),
+        network: config.service_network,
+    };
+    let registry = Registry {
+        store,
+        cache,
+        service_ips,
+    };
     for ns in SYSTEM_NAMESPACES {
         let obj = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
         ensure(&registry, "namespaces", None, obj).await?;
@@ -67,19 +75,38 @@ pub async fn build(
     bootstrap::kubernetes_service(&registry, &config).await?;
     bootstrap::priority_classes(&registry).await?;
     let server_address = std::net::SocketAddr::new(config.advertise_ip, config.port).to_string();
-    Ok(Arc::new(App { registry, authn, authz, server_address }))
+    Ok(Arc::new(App {
+        registry,
+        authn,
+        authz,
+        server_address,
+    }))
 }
 
 /// Create a core/v1 object unless it exists (it does on every start after
 /// the first; creating it again could fail on more than the name, e.g. on
 /// the `kubernetes` Service's already allocated cluster IP).
-async fn ensure(registry: &Registry, plural: &str, namespace: Option<&str>, obj: serde_json::Value) -> Result<(), ApiError> {
+async fn ensure(
+    registry: &Registry,
+    plural: &str,
+    namespace: Option<&str>,
+    obj: serde_json::Value,
+) -> Result<(), ApiError> {
     let info = resources::lookup("", "v1", plural)
         .or_else(|| resources::lookup("discovery.k8s.io", "v1", plural))
         .or_else(|| resources::lookup("scheduling.k8s.io", "v1", plural))
         .ok_or_else(|| ApiError::internal(format!("{plural} not served")))?;
-    let t = Target { info, namespace: namespace.map(str::to_string), name: None, subresource: None, watch_path: false };
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let t = Target {
+        info,
+        namespace: namespace.map(str::to_string),
+        name: None,
+        subresource: None,
+        watch_path: false,
+    };
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match registry.get(&t, &name).await {
         Ok(_) => return Ok(()),
         Err(e) if e.code == 404 => {}

@@ -16,7 +16,11 @@ pub fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
 
 /// `metadata` as a mutable map, created if absent or of the wrong shape.
 pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
-    ensure_object(ensure_object(obj).entry("metadata").or_insert_with(|| json!({})))
+    ensure_object(
+        ensure_object(obj)
+            .entry("metadata")
+            .or_insert_with(|| json!({})),
+    )
 }
 
 /// A string field of `metadata`, empty when absent.
@@ -26,20 +30,29 @@ pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
 
 /// Fill `metadata.resourceVersion` from the store's mod revision.
 pub fn set_resource_version(obj: &mut Value, revision: i64) {
-    meta_mut(obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+    meta_mut(obj).insert(
+        "resourceVersion".into(),
+        Value::String(revision.to_string()),
+    );
 }
 
 /// The object's finalizers.
 pub fn finalizers(obj: &Value) -> Vec<String> {
     obj["metadata"]["finalizers"]
         .as_array()
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// The current time as Kubernetes writes timestamps (RFC 3339, seconds).
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// A timestamp `seconds` from now, in the same format.
@@ -78,7 +91,10 @@ mod tests {
         set_resource_version(&mut obj, 7);
         assert_eq!(meta_str(&obj, "resourceVersion"), "7");
         let stored: Value = serde_json::from_slice(&to_stored(&obj)).unwrap_or_default();
-        assert_eq!(stored, json!({"metadata": {"name": "a"}, "data": {"k": "v"}}));
+        assert_eq!(
+            stored,
+            json!({"metadata": {"name": "a"}, "data": {"k": "v"}})
+        );
     }
 
     #[test]

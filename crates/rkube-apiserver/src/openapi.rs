@@ -11,7 +11,11 @@ use rkube_api::resources::{self, ResourceInfo};
 use serde_json::{Map, Value, json};
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 fn param(name: &str, kind: &str) -> Value {
@@ -22,7 +26,13 @@ fn params(action: &str) -> Vec<Value> {
     let mut out = vec![param("pretty", "string")];
     match action {
         "list" | "watchlist" => {
-            for p in ["labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch", "continue"] {
+            for p in [
+                "labelSelector",
+                "fieldSelector",
+                "resourceVersion",
+                "resourceVersionMatch",
+                "continue",
+            ] {
                 out.push(param(p, "string"));
             }
             out.push(param("limit", "integer"));
@@ -79,10 +89,18 @@ fn resource_paths(r: &ResourceInfo, paths: &mut Map<String, Value>) {
     for (method, verb, action, id) in [
         ("get", "list", "list", "list"),
         ("post", "create", "post", "create"),
-        ("delete", "deletecollection", "deletecollection", "deleteCollection"),
+        (
+            "delete",
+            "deletecollection",
+            "deletecollection",
+            "deleteCollection",
+        ),
     ] {
         if r.supports(verb) {
-            coll.insert(method.into(), operation(r, r.kind, action, op_id(id, r, "")));
+            coll.insert(
+                method.into(),
+                operation(r, r.kind, action, op_id(id, r, "")),
+            );
         }
     }
     if !coll.is_empty() {
@@ -97,7 +115,10 @@ fn resource_paths(r: &ResourceInfo, paths: &mut Map<String, Value>) {
         ("delete", "delete", "delete", "delete"),
     ] {
         if r.supports(verb) {
-            item.insert(method.into(), operation(r, r.kind, action, op_id(id, r, "")));
+            item.insert(
+                method.into(),
+                operation(r, r.kind, action, op_id(id, r, "")),
+            );
         }
     }
     if !item.is_empty() {
@@ -114,7 +135,10 @@ fn resource_paths(r: &ResourceInfo, paths: &mut Map<String, Value>) {
             ("patch", "patch", "patch", "patch"),
         ] {
             if s.verbs.contains(&verb) {
-                sub.insert(method.into(), operation(r, kind, action, op_id(id, r, &suffix)));
+                sub.insert(
+                    method.into(),
+                    operation(r, kind, action, op_id(id, r, &suffix)),
+                );
             }
         }
         paths.insert(format!("{item_path}/{}", s.name), Value::Object(sub));
@@ -124,7 +148,10 @@ fn resource_paths(r: &ResourceInfo, paths: &mut Map<String, Value>) {
 /// The OpenAPI v3 document of one group/version, if served.
 pub fn group_version_doc(group: &str, version: &str) -> Option<Value> {
     let mut paths = Map::new();
-    for r in resources::all().iter().filter(|r| r.group == group && r.version == version) {
+    for r in resources::all()
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         resource_paths(r, &mut paths);
     }
     if paths.is_empty() {
@@ -150,7 +177,10 @@ pub fn root() -> Value {
     for (g, v) in resources::group_versions() {
         if let Some(doc) = group_version_doc(g, v) {
             let p = gv_path(g, v);
-            paths.insert(p.clone(), json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={}", hash_of(&doc)) }));
+            paths.insert(
+                p.clone(),
+                json!({ "serverRelativeURL": format!("/openapi/v3/{p}?hash={}", hash_of(&doc)) }),
+            );
         }
     }
     json!({ "paths": paths })
@@ -158,7 +188,12 @@ pub fn root() -> Value {
 
 /// The document for a path under `/openapi/v3/` (`api/v1`, `apis/apps/v1`).
 pub fn document(rel: &str) -> Option<Value> {
-    match rel.trim_matches('/').split('/').collect::<Vec<_>>().as_slice() {
+    match rel
+        .trim_matches('/')
+        .split('/')
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["api", v] => group_version_doc("", v),
         ["apis", g, v] => group_version_doc(g, v),
         _ => None,
@@ -174,10 +209,17 @@ mod tests {
         let doc = document("apis/apps/v1").expect("apps/v1 served");
         let op = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
         assert_eq!(op["x-kubernetes-group-version-kind"]["kind"], "Deployment");
-        let names: Vec<&str> = op["parameters"].as_array().into_iter().flatten().filter_map(|p| p["name"].as_str()).collect();
+        let names: Vec<&str> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
         assert!(names.contains(&"fieldValidation"), "{names:?}");
         let root = root();
-        let url = root["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap_or_default();
+        let url = root["paths"]["api/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap_or_default();
         assert!(url.starts_with("/openapi/v3/api/v1?hash="), "{url}");
         assert!(document("apis/nope/v1").is_none());
     }

@@ -35,7 +35,9 @@ const ACCEPTED_WITHOUT_SCHEMA: &str = "application/json-patch+json, application/
 /// 415 naming the patch media types that are accepted.
 fn unsupported(content_type: &str, accepted: &str) -> ApiError {
     let mut err = ApiError::unsupported_media_type(content_type);
-    err.message = format!("the body of the request was in an unknown format - accepted media types include: {accepted}");
+    err.message = format!(
+        "the body of the request was in an unknown format - accepted media types include: {accepted}"
+    );
     err
 }
 
@@ -71,12 +73,15 @@ impl Patch {
                 let v: Value = serde_json::from_slice(body)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
                 if !v.is_object() {
-                    return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+                    return Err(ApiError::bad_request(
+                        "error decoding patch: a merge patch must be a JSON object",
+                    ));
                 }
                 Ok(Patch::Merge(v))
             }
             "application/strategic-merge-patch+json" => {
-                let v: Value = serde_json::from_slice(body).map_err(|_| ApiError::bad_request("invalid JSON patch"))?;
+                let v: Value = serde_json::from_slice(body)
+                    .map_err(|_| ApiError::bad_request("invalid JSON patch"))?;
                 match v {
                     Value::Object(m) => Ok(Patch::Strategic(m)),
                     Value::Null => Ok(Patch::Strategic(Map::new())),
@@ -98,9 +103,16 @@ impl Patch {
             Patch::Json(p) => apply_json_patch(&mut out, &p.0)?,
             Patch::Merge(m) => json_patch::merge(&mut out, m),
             Patch::Strategic(p) => {
-                let (api_version, kind) = (current["apiVersion"].as_str().unwrap_or_default(), current["kind"].as_str().unwrap_or_default());
-                let schema = Schema::of_kind(api_version, kind)
-                    .ok_or_else(|| unsupported("application/strategic-merge-patch+json", ACCEPTED_WITHOUT_SCHEMA))?;
+                let (api_version, kind) = (
+                    current["apiVersion"].as_str().unwrap_or_default(),
+                    current["kind"].as_str().unwrap_or_default(),
+                );
+                let schema = Schema::of_kind(api_version, kind).ok_or_else(|| {
+                    unsupported(
+                        "application/strategic-merge-patch+json",
+                        ACCEPTED_WITHOUT_SCHEMA,
+                    )
+                })?;
                 out = strategic::apply(current, p, schema).map_err(strategic_error)?;
             }
         }
@@ -111,13 +123,18 @@ impl Patch {
 /// A failed strategic merge: 400 for malformed directives as in Kubernetes,
 /// 422 for the rest (Kubernetes answers those with a bare 500).
 fn strategic_error(e: strategic::Error) -> ApiError {
-    if e.is_bad_request() { ApiError::bad_request(e.to_string()) } else { rejected(e) }
+    if e.is_bad_request() {
+        ApiError::bad_request(e.to_string())
+    } else {
+        rejected(e)
+    }
 }
 
 /// 422 for a patch that cannot be applied, in Kubernetes' words.
 fn rejected(detail: impl std::fmt::Display) -> ApiError {
     let mut err = ApiError::invalid("", "", "", &[]);
-    err.message = format!("the server rejected our request due to an error in our request: {detail}");
+    err.message =
+        format!("the server rejected our request due to an error in our request: {detail}");
     err.details = None;
     err
 }
@@ -201,15 +218,41 @@ mod tests {
     #[test]
     fn merge_and_json_patches() {
         let cur = json!({"metadata": {"labels": {"a": "1", "b": "2"}}});
-        let m = Patch::decode("application/merge-patch+json", br#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#).expect("decode");
-        assert_eq!(m.apply(&cur).expect("apply")["metadata"]["labels"], json!({"b": "2", "c": "3"}));
-        let j = Patch::decode("application/json-patch+json", br#"[{"op":"replace","path":"/metadata/labels/a","value":"9"}]"#).expect("decode");
-        assert_eq!(j.apply(&cur).expect("apply")["metadata"]["labels"]["a"], "9");
-        let bad = Patch::decode("application/json-patch+json", br#"[{"op":"remove","path":"/nope"}]"#).expect("decode");
+        let m = Patch::decode(
+            "application/merge-patch+json",
+            br#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#,
+        )
+        .expect("decode");
+        assert_eq!(
+            m.apply(&cur).expect("apply")["metadata"]["labels"],
+            json!({"b": "2", "c": "3"})
+        );
+        let j = Patch::decode(
+            "application/json-patch+json",
+            br#"[{"op":"replace","path":"/metadata/labels/a","value":"9"}]"#,
+        )
+        .expect("decode");
+        assert_eq!(
+            j.apply(&cur).expect("apply")["metadata"]["labels"]["a"],
+            "9"
+        );
+        let bad = Patch::decode(
+            "application/json-patch+json",
+            br#"[{"op":"remove","path":"/nope"}]"#,
+        )
+        .expect("decode");
         assert_eq!(bad.apply(&cur).err().map(|e| e.code), Some(422));
-        let apply = Patch::decode("application/apply-patch+yaml", b"{}").err().expect("server-side apply is not served yet");
+        let apply = Patch::decode("application/apply-patch+yaml", b"{}")
+            .err()
+            .expect("server-side apply is not served yet");
         assert_eq!(apply.code, 415);
-        assert!(apply.message.ends_with("application/merge-patch+json, application/strategic-merge-patch+json"), "{}", apply.message);
+        assert!(
+            apply
+                .message
+                .ends_with("application/merge-patch+json, application/strategic-merge-patch+json"),
+            "{}",
+            apply.message
+        );
     }
 
     fn deployment() -> Value {
@@ -220,35 +263,72 @@ mod tests {
 
     #[test]
     fn strategic_patches_merge_by_the_object_schema() {
-        let p = Patch::decode("application/strategic-merge-patch+json", br#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"x:2"}]}}}}"#)
-            .expect("decode");
+        let p = Patch::decode(
+            "application/strategic-merge-patch+json",
+            br#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"x:2"}]}}}}"#,
+        )
+        .expect("decode");
         let out = p.apply(&deployment()).expect("apply");
-        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "c", "image": "x:2"}, {"name": "side", "image": "s:1"}]));
-        let noop = Patch::decode("application/strategic-merge-patch+json", b"null").expect("null is an empty patch");
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "c", "image": "x:2"}, {"name": "side", "image": "s:1"}])
+        );
+        let noop = Patch::decode("application/strategic-merge-patch+json", b"null")
+            .expect("null is an empty patch");
         assert_eq!(noop.apply(&deployment()).expect("apply"), deployment());
-        let scale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 1}});
-        let p = Patch::decode("application/strategic-merge-patch+json", br#"{"spec":{"replicas":3}}"#).expect("decode");
+        let scale =
+            json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 1}});
+        let p = Patch::decode(
+            "application/strategic-merge-patch+json",
+            br#"{"spec":{"replicas":3}}"#,
+        )
+        .expect("decode");
         assert_eq!(p.apply(&scale).expect("apply")["spec"]["replicas"], 3);
         let unknown = json!({"apiVersion": "example.com/v1", "kind": "Widget"});
-        assert_eq!(p.apply(&unknown).err().map(|e| e.code), Some(415), "kinds without a schema refuse it, like custom resources");
+        assert_eq!(
+            p.apply(&unknown).err().map(|e| e.code),
+            Some(415),
+            "kinds without a schema refuse it, like custom resources"
+        );
     }
 
     #[test]
     fn malformed_strategic_patches_get_kubernetes_errors() {
-        let decode = |body: &[u8]| Patch::decode("application/strategic-merge-patch+json", body).err().expect("refused");
+        let decode = |body: &[u8]| {
+            Patch::decode("application/strategic-merge-patch+json", body)
+                .err()
+                .expect("refused")
+        };
         let err = decode(b"{not json");
-        assert_eq!((err.code, err.message.as_str()), (400, "invalid JSON patch"));
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (400, "invalid JSON patch")
+        );
         let err = decode(b"[1]");
-        assert_eq!((err.code, err.message.as_str()), (400, "json: cannot unmarshal array into Go value of type map[string]interface {}"));
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (
+                400,
+                "json: cannot unmarshal array into Go value of type map[string]interface {}"
+            )
+        );
         let apply = |body: &[u8]| {
             let p = Patch::decode("application/strategic-merge-patch+json", body).expect("decode");
             p.apply(&deployment()).expect_err("refused")
         };
         let err = apply(br#"{"spec":{"template":{"spec":{"containers":[{"image":"x:2"}]}}}}"#);
         assert_eq!(err.code, 422);
-        assert!(err.message.ends_with("map: map[image:x:2] does not contain declared merge key: name"), "{}", err.message);
+        assert!(
+            err.message
+                .ends_with("map: map[image:x:2] does not contain declared merge key: name"),
+            "{}",
+            err.message
+        );
         let err = apply(br#"{"metadata":{"$deleteFromPrimitiveList":["a"]}}"#);
-        assert_eq!((err.code, err.reason, err.message.as_str()), (400, "BadRequest", "invalid patch format of primitive list"));
+        assert_eq!(
+            (err.code, err.reason, err.message.as_str()),
+            (400, "BadRequest", "invalid patch format of primitive list")
+        );
         let err = apply(br#"{"spec":{"template":{"spec":{"containers":[[1]]}}}}"#);
         assert_eq!(err.code, 422);
     }
@@ -265,43 +345,81 @@ mod tests {
     #[test]
     fn failed_operations_are_named_by_index() {
         let cur = json!({"a": 1});
-        let p = json_patch(&[json!({"op": "test", "path": "/a", "value": 1}), json!({"op": "remove", "path": "/b"})]);
+        let p = json_patch(&[
+            json!({"op": "test", "path": "/a", "value": 1}),
+            json!({"op": "remove", "path": "/b"}),
+        ]);
         let err = p.apply(&cur).expect_err("second operation fails");
         assert_eq!(err.code, 422);
-        assert!(err.message.contains("operation '/1' failed at path '/b'"), "{}", err.message);
+        assert!(
+            err.message.contains("operation '/1' failed at path '/b'"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn too_many_operations_are_413() {
-        let ops = vec![json!({"op": "test", "path": "/a", "value": 1}); MAX_JSON_PATCH_OPERATIONS + 1];
+        let ops =
+            vec![json!({"op": "test", "path": "/a", "value": 1}); MAX_JSON_PATCH_OPERATIONS + 1];
         let body = serde_json::to_vec(&ops).expect("encode");
-        let err = Patch::decode("application/json-patch+json", &body).err().expect("refused");
+        let err = Patch::decode("application/json-patch+json", &body)
+            .err()
+            .expect("refused");
         assert_eq!((err.code, err.reason), (413, "RequestEntityTooLarge"));
-        assert!(err.message.contains("maximum operations in a JSON patch is 10000, got 10001"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("maximum operations in a JSON patch is 10000, got 10001"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn copies_cannot_blow_up_the_object() {
         let cur = json!({"data": {"x": ["0123456789"]}});
         let doubling = vec![json!({"op": "copy", "from": "/data/x", "path": "/data/x/-"}); 40];
-        let err = json_patch(&doubling).apply(&cur).expect_err("refused before memory runs out");
+        let err = json_patch(&doubling)
+            .apply(&cur)
+            .expect_err("refused before memory runs out");
         assert_eq!(err.code, 422);
-        assert!(err.message.contains("would copy more than 3145728 bytes"), "{}", err.message);
+        assert!(
+            err.message.contains("would copy more than 3145728 bytes"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn patches_cannot_nest_deeper_than_the_parser_reads() {
         let mut ops = vec![json!({"op": "add", "path": "/d", "value": {}})];
-        ops.extend(vec![json!({"op": "copy", "from": "/d", "path": "/d/a"}); 9_999]);
+        ops.extend(vec![
+            json!({"op": "copy", "from": "/d", "path": "/d/a"});
+            9_999
+        ]);
         let err = json_patch(&ops).apply(&json!({})).expect_err("refused");
-        assert!(err.message.contains("more than 127 levels deep"), "{}", err.message);
+        assert!(
+            err.message.contains("more than 127 levels deep"),
+            "{}",
+            err.message
+        );
         let inner: Value = serde_json::from_str(&nested(MAX_DEPTH - 1)).expect("parses");
-        let ok = json_patch(&[json!({"op": "add", "path": "/a", "value": inner})]).apply(&json!({})).expect("at the limit");
+        let ok = json_patch(&[json!({"op": "add", "path": "/a", "value": inner})])
+            .apply(&json!({}))
+            .expect("at the limit");
         let text = serde_json::to_string(&ok).expect("encode");
-        assert!(serde_json::from_str::<Value>(&text).is_ok(), "the deepest result the patch allows reads back");
-        assert!(serde_json::from_str::<Value>(&nested(MAX_DEPTH + 1)).is_err(), "MAX_DEPTH is the parser's limit");
+        assert!(
+            serde_json::from_str::<Value>(&text).is_ok(),
+            "the deepest result the patch allows reads back"
+        );
+        assert!(
+            serde_json::from_str::<Value>(&nested(MAX_DEPTH + 1)).is_err(),
+            "MAX_DEPTH is the parser's limit"
+        );
         let deeper: Value = serde_json::from_str(&nested(MAX_DEPTH)).expect("parses");
-        let err = json_patch(&[json!({"op": "add", "path": "/a", "value": deeper})]).apply(&json!({})).err();
+        let err = json_patch(&[json!({"op": "add", "path": "/a", "value": deeper})])
+            .apply(&json!({}))
+            .err();
         assert!(err.is_some(), "one level more is refused");
     }
 

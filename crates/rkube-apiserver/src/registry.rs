@@ -10,7 +10,10 @@ use rkube_api::{ApiError, ResourceInfo, defaults, fields, resources, status, val
 use rkube_store::{KeyValue, ListOptions, Store};
 use serde_json::{Value, json};
 
-use crate::object::{finalizers, meta_mut, meta_str, now_rfc3339, rfc3339_in, set_resource_version, spec_part, to_stored};
+use crate::object::{
+    finalizers, meta_mut, meta_str, now_rfc3339, rfc3339_in, set_resource_version, spec_part,
+    to_stored,
+};
 use crate::request::{Query, Target};
 use crate::service_ips::Allocator;
 use crate::strategy::{self, DeleteMode};
@@ -55,17 +58,23 @@ impl DeleteOptions {
             propagation = Some(p.to_string());
         }
         if let Some(p) = &propagation
-            && !["Orphan", "Background", "Foreground"].contains(&p.as_str()) {
-                return Err(ApiError::bad_request(format!(
-                    "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-                )));
-            }
-        let dry_run = q.dry_run()? || body["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All"));
+            && !["Orphan", "Background", "Foreground"].contains(&p.as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+        let dry_run = q.dry_run()?
+            || body["dryRun"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == "All"));
         Ok(DeleteOptions {
             grace_period,
             propagation,
             precondition_uid: body["preconditions"]["uid"].as_str().map(str::to_string),
-            precondition_rv: body["preconditions"]["resourceVersion"].as_str().map(str::to_string),
+            precondition_rv: body["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string),
             dry_run,
         })
     }
@@ -80,13 +89,23 @@ struct ContinueToken {
 }
 
 fn encode_continue(rv: i64, start: &str) -> String {
-    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: start.into() };
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: start.into(),
+    };
     base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
 fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    let raw = base64::engine::general_purpose::STANDARD.decode(token).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| bad())?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| bad())?;
     if t.v != "meta.k8s.io/v1" || t.start.contains("..") || t.start.starts_with('/') {
         return Err(bad());
@@ -100,12 +119,15 @@ fn store_err(info: &ResourceInfo, name: &str, e: rkube_store::Error) -> ApiError
         E::AlreadyExists(_) => ApiError::already_exists(info.group, info.plural, name),
         E::NotFound(_) => ApiError::not_found(info.group, info.plural, name),
         E::Conflict { .. } => ApiError::stale(info.group, info.plural, name),
-        E::Compacted { requested, compacted } => {
-            ApiError::gone(format!("too old resource version: {requested} ({compacted})"))
-        }
-        E::FutureRevision { requested, current } => {
-            ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"))
-        }
+        E::Compacted {
+            requested,
+            compacted,
+        } => ApiError::gone(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
+        E::FutureRevision { requested, current } => ApiError::timeout(format!(
+            "Too large resource version: {requested}, current: {current}"
+        )),
         E::Unavailable(msg) => ApiError::unavailable(format!("storage is unavailable: {msg}")),
     }
 }
@@ -114,7 +136,12 @@ fn store_err(info: &ResourceInfo, name: &str, e: rkube_store::Error) -> ApiError
 /// allocated ones, as Kubernetes does.
 fn keep_allocations(new: &mut Value, old: &Value) {
     let spec = &old["spec"];
-    if new["spec"]["clusterIP"].as_str().unwrap_or_default().is_empty() && spec["clusterIP"].is_string() {
+    if new["spec"]["clusterIP"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+        && spec["clusterIP"].is_string()
+    {
         new["spec"]["clusterIP"] = spec["clusterIP"].clone();
         if new["spec"].get("clusterIPs").is_none_or(Value::is_null) {
             new["spec"]["clusterIPs"] = spec["clusterIPs"].clone();
@@ -126,7 +153,9 @@ fn keep_allocations(new: &mut Value, old: &Value) {
             continue;
         }
         let protocol = |p: &Value| p["protocol"].as_str().unwrap_or("TCP").to_string();
-        let same = old_ports.iter().find(|o| o["port"] == port["port"] && protocol(o) == protocol(port));
+        let same = old_ports
+            .iter()
+            .find(|o| o["port"] == port["port"] && protocol(o) == protocol(port));
         if let Some(node_port) = same.and_then(|o| o.get("nodePort")) {
             port["nodePort"] = node_port.clone();
         }
@@ -134,8 +163,8 @@ fn keep_allocations(new: &mut Value, old: &Value) {
 }
 
 fn decode_kv(kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value =
-        serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
+    let mut obj: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
 }
@@ -144,7 +173,9 @@ fn random_suffix() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..5).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..5)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// Selectors of a list or watch, parsed and checked against the resource.
@@ -163,10 +194,16 @@ impl Filter {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         for req in fields.requirements() {
             if fields::field_value(info, &json!({}), &req.field).is_none() {
-                return Err(ApiError::bad_request(fields::unsupported_field_error(info, &req.field)));
+                return Err(ApiError::bad_request(fields::unsupported_field_error(
+                    info, &req.field,
+                )));
             }
         }
-        Ok(Filter { labels, fields, info })
+        Ok(Filter {
+            labels,
+            fields,
+            info,
+        })
     }
 
     /// Whether the object passes both selectors.
@@ -178,7 +215,8 @@ impl Filter {
             return true;
         }
         let value = obj.value();
-        self.fields.matches(|f| fields::field_value(self.info, &value, f))
+        self.fields
+            .matches(|f| fields::field_value(self.info, &value, f))
     }
 
     /// Whether neither selector restricts anything.
@@ -216,9 +254,11 @@ pub fn list_body(info: &ResourceInfo, revision: i64, cont: Option<&str>, items: 
     if let Some(c) = cont {
         meta["continue"] = json!(c);
     }
-    let head = json!({ "kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta });
+    let head =
+        json!({ "kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta });
     let head = serde_json::to_string(&head).unwrap_or_default();
-    let mut out = BytesMut::with_capacity(head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 16);
+    let mut out =
+        BytesMut::with_capacity(head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 16);
     out.put_slice(&head.as_bytes()[..head.len().saturating_sub(1)]);
     out.put_slice(b",\"items\":[");
     for (i, item) in items.iter().enumerate() {
@@ -250,8 +290,15 @@ impl Registry {
     }
 
     /// Check the namespace a create goes into exists and is not terminating.
-    async fn admit_namespace(&self, info: &ResourceInfo, ns: &str, name: &str) -> Result<(), ApiError> {
-        let Some(ns_info) = resources::lookup("", "v1", "namespaces") else { return Ok(()) };
+    async fn admit_namespace(
+        &self,
+        info: &ResourceInfo,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let Some(ns_info) = resources::lookup("", "v1", "namespaces") else {
+            return Ok(());
+        };
         let kv = self
             .store
             .get(&ns_info.key(None, ns))
@@ -259,7 +306,9 @@ impl Registry {
             .map_err(|e| store_err(ns_info, ns, e))?
             .ok_or_else(|| ApiError::not_found("", "namespaces", ns))?;
         let obj = decode_kv(&kv)?;
-        if obj["status"]["phase"] == "Terminating" || !meta_str(&obj, "deletionTimestamp").is_empty() {
+        if obj["status"]["phase"] == "Terminating"
+            || !meta_str(&obj, "deletionTimestamp").is_empty()
+        {
             return Err(ApiError::forbidden(format!(
                 "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
                 status::qualified(info.group, info.plural),
@@ -269,7 +318,12 @@ impl Registry {
     }
 
     /// Check `apiVersion`/`kind` of a body against the endpoint, filling them when absent.
-    pub fn check_type(info: &ResourceInfo, obj: &mut Value, kind: &str, api_version: &str) -> Result<(), ApiError> {
+    pub fn check_type(
+        info: &ResourceInfo,
+        obj: &mut Value,
+        kind: &str,
+        api_version: &str,
+    ) -> Result<(), ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(format!(
                 "the body of the request was not a JSON object describing a {kind}"
@@ -307,7 +361,9 @@ impl Registry {
         }
         let ns = if url_ns.is_empty() { body_ns } else { url_ns };
         if ns.is_empty() {
-            return Err(ApiError::bad_request("the server could not find the requested resource"));
+            return Err(ApiError::bad_request(
+                "the server could not find the requested resource",
+            ));
         }
         meta_mut(obj).insert("namespace".into(), json!(ns));
         Ok(())
@@ -327,17 +383,41 @@ impl Registry {
         result
     }
 
-    async fn create_claiming(&self, t: &Target, mut obj: Value, dry_run: bool, claimed: &mut Vec<String>) -> Result<Value, ApiError> {
+    async fn create_claiming(
+        &self,
+        t: &Target,
+        mut obj: Value,
+        dry_run: bool,
+        claimed: &mut Vec<String>,
+    ) -> Result<Value, ApiError> {
         let info = t.info;
         Self::check_type(info, &mut obj, info.kind, &info.api_version())?;
         Self::check_namespace(t, &mut obj)?;
         let strategy = strategy::for_resource(info);
         let meta = meta_mut(&mut obj);
-        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or_default().to_string();
-        if meta.get("name").and_then(Value::as_str).unwrap_or_default().is_empty() && !generate.is_empty() {
-            meta.insert("name".into(), json!(format!("{generate}{}", random_suffix())));
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+            && !generate.is_empty()
+        {
+            meta.insert(
+                "name".into(),
+                json!(format!("{generate}{}", random_suffix())),
+            );
         }
-        for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        for field in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
             meta.remove(field);
         }
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
@@ -362,19 +442,30 @@ impl Registry {
             return Err(ApiError::invalid(info.group, info.kind, &name, &errors));
         }
         if info.namespaced {
-            self.admit_namespace(info, meta_str(&obj, "namespace"), &name).await?;
+            self.admit_namespace(info, meta_str(&obj, "namespace"), &name)
+                .await?;
         }
         if dry_run {
             return Ok(obj);
         }
         let key = info.key(Some(meta_str(&obj, "namespace")), &name);
-        let kv = self.store.create(&key, to_stored(&obj).into()).await.map_err(|e| store_err(info, &name, e))?;
+        let kv = self
+            .store
+            .create(&key, to_stored(&obj).into())
+            .await
+            .map_err(|e| store_err(info, &name, e))?;
         set_resource_version(&mut obj, kv.mod_revision);
         Ok(obj)
     }
 
     /// PUT of an object or of its status/finalize subresource.
-    pub async fn update(&self, t: &Target, name: &str, mut obj: Value, dry_run: bool) -> Result<Value, ApiError> {
+    pub async fn update(
+        &self,
+        t: &Target,
+        name: &str,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let info = t.info;
         Self::check_type(info, &mut obj, info.kind, &info.api_version())?;
         let body_name = meta_str(&obj, "name");
@@ -389,13 +480,16 @@ impl Registry {
         let precondition = meta_str(&obj, "resourceVersion").to_string();
         if !precondition.is_empty() && precondition != current.mod_revision.to_string() {
             if precondition.parse::<i64>().is_err() {
-                return Err(ApiError::bad_request(format!("invalid resourceVersion {precondition:?}")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid resourceVersion {precondition:?}"
+                )));
             }
             return Err(ApiError::stale(info.group, info.plural, name));
         }
         let old = decode_kv(&current)?;
         let new = self.merge_update(t, obj, &old);
-        self.write_update(t, name, new, &old, current.mod_revision, dry_run).await
+        self.write_update(t, name, new, &old, current.mod_revision, dry_run)
+            .await
     }
 
     /// The object an update results in, given what the client sent.
@@ -409,7 +503,8 @@ impl Registry {
             }
             Some("finalize") => {
                 let mut new = old.clone();
-                new["spec"]["finalizers"] = obj["spec"].get("finalizers").cloned().unwrap_or(json!([]));
+                new["spec"]["finalizers"] =
+                    obj["spec"].get("finalizers").cloned().unwrap_or(json!([]));
                 new
             }
             _ => {
@@ -425,7 +520,13 @@ impl Registry {
                 }
                 let old_meta = &old["metadata"];
                 let meta = meta_mut(&mut obj);
-                for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+                for field in [
+                    "uid",
+                    "creationTimestamp",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                    "generation",
+                ] {
                     match old_meta.get(field) {
                         Some(v) => meta.insert(field.into(), v.clone()),
                         None => meta.remove(field),
@@ -467,14 +568,28 @@ impl Registry {
             self.remove(t, name, expected, &new).await?;
             return Ok(new);
         }
-        let kv = self.store.update(&key, to_stored(&new).into(), expected).await.map_err(|e| store_err(info, name, e))?;
+        let kv = self
+            .store
+            .update(&key, to_stored(&new).into(), expected)
+            .await
+            .map_err(|e| store_err(info, name, e))?;
         set_resource_version(&mut new, kv.mod_revision);
         Ok(new)
     }
 
     /// Remove an object from the store and free what it held.
-    async fn remove(&self, t: &Target, name: &str, expected: i64, obj: &Value) -> Result<KeyValue, ApiError> {
-        let (kv, _) = self.store.delete(&self.key(t, name), Some(expected)).await.map_err(|e| store_err(t.info, name, e))?;
+    async fn remove(
+        &self,
+        t: &Target,
+        name: &str,
+        expected: i64,
+        obj: &Value,
+    ) -> Result<KeyValue, ApiError> {
+        let (kv, _) = self
+            .store
+            .delete(&self.key(t, name), Some(expected))
+            .await
+            .map_err(|e| store_err(t.info, name, e))?;
         if is_service(t.info) {
             self.service_ips.release(obj).await;
         }
@@ -484,9 +599,14 @@ impl Registry {
     /// Marked for deletion, nothing left to wait for: the object goes.
     fn finished_deleting(info: &ResourceInfo, obj: &Value) -> bool {
         let meta = &obj["metadata"];
-        let marked = meta["deletionTimestamp"].as_str().is_some_and(|s| !s.is_empty());
+        let marked = meta["deletionTimestamp"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty());
         let grace_over = meta["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) == 0;
-        let spec_finalizers = info.kind == "Namespace" && obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let spec_finalizers = info.kind == "Namespace"
+            && obj["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty());
         marked && grace_over && finalizers(obj).is_empty() && !spec_finalizers
     }
 
@@ -517,7 +637,10 @@ impl Registry {
             let new = self.merge_update(t, patched, &old);
             // The patched object carries the resourceVersion it was read at unless
             // the patch pins one; a pinned one fails the check above on the retry.
-            match self.write_update(t, name, new, &old, current.mod_revision, dry_run).await {
+            match self
+                .write_update(t, name, new, &old, current.mod_revision, dry_run)
+                .await
+            {
                 Err(e) if e.reason == "Conflict" && attempt < WRITE_RETRIES => attempt += 1,
                 other => return other,
             }
@@ -540,7 +663,14 @@ impl Registry {
             if dry_run {
                 return Ok(new);
             }
-            let stored = self.store.update(&self.key(t, name), to_stored(&new).into(), current.mod_revision).await;
+            let stored = self
+                .store
+                .update(
+                    &self.key(t, name),
+                    to_stored(&new).into(),
+                    current.mod_revision,
+                )
+                .await;
             match stored {
                 Ok(kv) => {
                     set_resource_version(&mut new, kv.mod_revision);
@@ -554,11 +684,21 @@ impl Registry {
 
     /// DELETE of one object: immediate, graceful, or held by finalizers.
     /// Returns the HTTP code and the body (object or Status).
-    pub async fn delete(&self, t: &Target, name: &str, opts: &DeleteOptions) -> Result<(u16, Value), ApiError> {
+    pub async fn delete(
+        &self,
+        t: &Target,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<(u16, Value), ApiError> {
         let mut attempt = 0;
         loop {
             match self.delete_once(t, name, opts).await {
-                Err(e) if e.reason == "Conflict" && opts.precondition_rv.is_none() && attempt < WRITE_RETRIES && e.message.ends_with("try again") => {
+                Err(e)
+                    if e.reason == "Conflict"
+                        && opts.precondition_rv.is_none()
+                        && attempt < WRITE_RETRIES
+                        && e.message.ends_with("try again") =>
+                {
                     attempt += 1;
                 }
                 other => return other,
@@ -566,25 +706,42 @@ impl Registry {
         }
     }
 
-    async fn delete_once(&self, t: &Target, name: &str, opts: &DeleteOptions) -> Result<(u16, Value), ApiError> {
+    async fn delete_once(
+        &self,
+        t: &Target,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<(u16, Value), ApiError> {
         let info = t.info;
         let strategy = strategy::for_resource(info);
         let current = self.get_kv(t, name).await?;
         let mut obj = decode_kv(&current)?;
         let uid = meta_str(&obj, "uid").to_string();
         if let Some(want) = &opts.precondition_uid
-            && *want != uid {
-                return Err(ApiError::conflict(info.group, info.plural, name, &format!(
+            && *want != uid
+        {
+            return Err(ApiError::conflict(
+                info.group,
+                info.plural,
+                name,
+                &format!(
                     "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
-                )));
-            }
+                ),
+            ));
+        }
         if let Some(want) = &opts.precondition_rv
-            && *want != current.mod_revision.to_string() {
-                return Err(ApiError::conflict(info.group, info.plural, name, &format!(
+            && *want != current.mod_revision.to_string()
+        {
+            return Err(ApiError::conflict(
+                info.group,
+                info.plural,
+                name,
+                &format!(
                     "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {}",
                     current.mod_revision
-                )));
-            }
+                ),
+            ));
+        }
         let mut fins = finalizers(&obj);
         let extra = match opts.propagation.as_deref() {
             Some("Foreground") => Some("foregroundDeletion"),
@@ -601,9 +758,11 @@ impl Registry {
             }
         };
         if let Some(f) = extra
-            && !fins.iter().any(|x| x == f) && !already_marked {
-                fins.push(f.to_string());
-            }
+            && !fins.iter().any(|x| x == f)
+            && !already_marked
+        {
+            fins.push(f.to_string());
+        }
         let hold = !fins.is_empty() || matches!(mode, DeleteMode::Graceful { .. });
         if !hold {
             if opts.dry_run {
@@ -636,14 +795,27 @@ impl Registry {
             self.remove(t, name, current.mod_revision, &obj).await?;
             return Ok((200, done(obj)));
         }
-        let kv = self.store.update(&key, to_stored(&obj).into(), current.mod_revision).await.map_err(|e| store_err(info, name, e))?;
+        let kv = self
+            .store
+            .update(&key, to_stored(&obj).into(), current.mod_revision)
+            .await
+            .map_err(|e| store_err(info, name, e))?;
         set_resource_version(&mut obj, kv.mod_revision);
-        let code = if strategy.returns_deleted_object() || !fins.is_empty() { 200 } else { 202 };
+        let code = if strategy.returns_deleted_object() || !fins.is_empty() {
+            200
+        } else {
+            202
+        };
         Ok((code, obj))
     }
 
     /// DELETE of a collection: every matching object, each deleted as above.
-    pub async fn delete_collection(&self, t: &Target, q: &Query, opts: &DeleteOptions) -> Result<Bytes, ApiError> {
+    pub async fn delete_collection(
+        &self,
+        t: &Target,
+        q: &Query,
+        opts: &DeleteOptions,
+    ) -> Result<Bytes, ApiError> {
         let filter = Filter::from_query(t.info, q)?;
         self.cache.wait_for(self.current_revision().await?).await?;
         let snapshot = self.cache.list(t.info, &scope_prefix(t))?;
@@ -657,7 +829,9 @@ impl Registry {
                 watch_path: false,
             };
             match self.delete(&target, &obj.name, opts).await {
-                Ok((_, body)) if body["kind"] != "Status" => deleted.push(Bytes::from(serde_json::to_vec(&body).unwrap_or_default())),
+                Ok((_, body)) if body["kind"] != "Status" => {
+                    deleted.push(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+                }
                 Ok(_) => deleted.push(obj.json.clone()),
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
@@ -667,7 +841,10 @@ impl Registry {
     }
 
     async fn current_revision(&self) -> Result<i64, ApiError> {
-        self.store.current_revision().await.map_err(|e| ApiError::unavailable(e.to_string()))
+        self.store
+            .current_revision()
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))
     }
 
     /// LIST, served from the watch cache or, for pagination and exact reads, from the store.
@@ -683,27 +860,49 @@ impl Registry {
         let limit = q.int("limit")?.unwrap_or(0).max(0);
         let cont = q.get("continue").unwrap_or_default();
         if !rv_match.is_empty() && rv.is_empty() {
-            return Err(ApiError::bad_request("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"));
+            return Err(ApiError::bad_request(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            ));
         }
         if !cont.is_empty() && !rv.is_empty() && rv != "0" {
-            return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+            return Err(ApiError::bad_request(
+                "specifying resource version is not allowed when using continue",
+            ));
         }
         if !["", "NotOlderThan", "Exact"].contains(&rv_match) {
-            return Err(ApiError::bad_request(format!("resourceVersionMatch: Unsupported value: \"{rv_match}\": supported values: \"Exact\", \"NotOlderThan\"")));
+            return Err(ApiError::bad_request(format!(
+                "resourceVersionMatch: Unsupported value: \"{rv_match}\": supported values: \"Exact\", \"NotOlderThan\""
+            )));
         }
         let rv_num: Option<i64> = match rv {
             "" => None,
-            v => Some(v.parse().map_err(|_| ApiError::bad_request(format!("resourceVersion: Invalid value: \"{v}\": must be a number")))?),
+            v => Some(v.parse().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "resourceVersion: Invalid value: \"{v}\": must be a number"
+                ))
+            })?),
         };
         let prefix = scope_prefix(t);
         if !cont.is_empty() || (limit > 0 && rv.is_empty()) || rv_match == "Exact" {
             let (revision, start) = if cont.is_empty() {
-                (if rv_match == "Exact" { rv_num } else { None }, prefix.clone())
+                (
+                    if rv_match == "Exact" { rv_num } else { None },
+                    prefix.clone(),
+                )
             } else {
                 let token = decode_continue(cont)?;
                 (Some(token.rv), format!("{prefix}{}", token.start))
             };
-            return self.list_from_store(t.info, &prefix, &filter, revision, start, usize::try_from(limit).unwrap_or(0)).await;
+            return self
+                .list_from_store(
+                    t.info,
+                    &prefix,
+                    &filter,
+                    revision,
+                    start,
+                    usize::try_from(limit).unwrap_or(0),
+                )
+                .await;
         }
         match rv_num {
             None => self.cache.wait_for(self.current_revision().await?).await?,
@@ -711,8 +910,17 @@ impl Registry {
             Some(_) => {}
         }
         let snapshot = self.cache.list(t.info, &prefix)?;
-        let items: Vec<Bytes> = snapshot.objects.iter().filter(|o| filter.matches(o)).map(|o| o.json.clone()).collect();
-        Ok(ListPage { items, revision: snapshot.revision, cont: None })
+        let items: Vec<Bytes> = snapshot
+            .objects
+            .iter()
+            .filter(|o| filter.matches(o))
+            .map(|o| o.json.clone())
+            .collect();
+        Ok(ListPage {
+            items,
+            revision: snapshot.revision,
+            cont: None,
+        })
     }
 
     async fn list_from_store(
@@ -726,9 +934,17 @@ impl Registry {
     ) -> Result<ListPage, ApiError> {
         let mut items = Vec::new();
         let mut snapshot_rev = revision;
-        let page = if limit == 0 { 0 } else { limit.max(if filter.is_empty() { limit } else { 500 }) };
+        let page = if limit == 0 {
+            0
+        } else {
+            limit.max(if filter.is_empty() { limit } else { 500 })
+        };
         loop {
-            let opts = ListOptions { revision: snapshot_rev, limit: page, start_key: Some(start.clone()) };
+            let opts = ListOptions {
+                revision: snapshot_rev,
+                limit: page,
+                start_key: Some(start.clone()),
+            };
             let res = self.store.list(prefix, opts).await.map_err(|e| match e {
                 rkube_store::Error::Compacted { .. } => ApiError::gone(
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
@@ -751,13 +967,30 @@ impl Registry {
             match stopped_at {
                 Some((i, key)) => {
                     let more = res.more || i + 1 < res.kvs.len();
-                    let cont = more.then(|| encode_continue(rev, &format!("{}\0", &key[prefix.len()..])));
-                    return Ok(ListPage { items, revision: rev, cont });
+                    let cont =
+                        more.then(|| encode_continue(rev, &format!("{}\0", &key[prefix.len()..])));
+                    return Ok(ListPage {
+                        items,
+                        revision: rev,
+                        cont,
+                    });
                 }
-                None if !res.more => return Ok(ListPage { items, revision: rev, cont: None }),
+                None if !res.more => {
+                    return Ok(ListPage {
+                        items,
+                        revision: rev,
+                        cont: None,
+                    });
+                }
                 None => match res.kvs.last() {
                     Some(last) => start = format!("{}\0", last.key),
-                    None => return Ok(ListPage { items, revision: rev, cont: None }),
+                    None => {
+                        return Ok(ListPage {
+                            items,
+                            revision: rev,
+                            cont: None,
+                        });
+                    }
                 },
             }
         }
@@ -781,15 +1014,22 @@ mod tests {
         let back = decode_continue(&token).expect("decodes");
         assert_eq!((back.rv, back.start.as_str()), (42, "default/b\0"));
         assert!(decode_continue("not base64!").is_err());
-        let escape = base64::engine::general_purpose::STANDARD.encode(br#"{"v":"meta.k8s.io/v1","rv":1,"start":"../secrets/"}"#);
+        let escape = base64::engine::general_purpose::STANDARD
+            .encode(br#"{"v":"meta.k8s.io/v1","rv":1,"start":"../secrets/"}"#);
         assert!(decode_continue(&escape).is_err());
     }
 
     #[test]
     fn list_bodies_are_valid_json() {
-        let Some(info) = resources::lookup("", "v1", "configmaps") else { panic!("configmaps served") };
-        let items = [Bytes::from_static(br#"{"a":1}"#), Bytes::from_static(br#"{"b":2}"#)];
-        let body: Value = serde_json::from_slice(&list_body(info, 9, Some("tok"), &items)).expect("json");
+        let Some(info) = resources::lookup("", "v1", "configmaps") else {
+            panic!("configmaps served")
+        };
+        let items = [
+            Bytes::from_static(br#"{"a":1}"#),
+            Bytes::from_static(br#"{"b":2}"#),
+        ];
+        let body: Value =
+            serde_json::from_slice(&list_body(info, 9, Some("tok"), &items)).expect("json");
         assert_eq!(body["kind"], "ConfigMapList");
         assert_eq!(body["metadata"]["resourceVersion"], "9");
         assert_eq!(body["metadata"]["continue"], "tok");

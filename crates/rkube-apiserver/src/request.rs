@@ -20,11 +20,16 @@ pub struct Target {
 #[derive(Debug)]
 pub enum PathKind {
     /// `/api` or `/apis`.
-    Root { legacy: bool },
+    Root {
+        legacy: bool,
+    },
     /// `/apis/<group>`.
     Group(String),
     /// `/api/v1` or `/apis/<group>/<version>`.
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     Resource(Target),
 }
 
@@ -36,7 +41,11 @@ pub fn parse_path(path: &str) -> Result<PathKind, ApiError> {
     let parts: Vec<String> = path
         .split('/')
         .filter(|p| !p.is_empty())
-        .map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
+        .map(|p| {
+            percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let (group, version, rest) = match parts.as_slice() {
@@ -47,11 +56,17 @@ pub fn parse_path(path: &str) -> Result<PathKind, ApiError> {
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Err(ApiError::path_not_found()),
     };
-    if resources::all().iter().all(|r| r.group != group || r.version != version) {
+    if resources::all()
+        .iter()
+        .all(|r| r.group != group || r.version != version)
+    {
         return Err(ApiError::path_not_found());
     }
     if rest.is_empty() {
-        return Ok(PathKind::GroupVersion { group: group.to_string(), version: version.to_string() });
+        return Ok(PathKind::GroupVersion {
+            group: group.to_string(),
+            version: version.to_string(),
+        });
     }
     let (watch_path, rest) = match rest {
         ["watch", tail @ ..] => (true, tail),
@@ -71,9 +86,10 @@ pub fn parse_path(path: &str) -> Result<PathKind, ApiError> {
     };
     let info = resources::lookup(group, version, plural).ok_or_else(ApiError::path_not_found)?;
     if let Some(sub) = subresource
-        && info.subresource(sub).is_none() {
-            return Err(ApiError::path_not_found());
-        }
+        && info.subresource(sub).is_none()
+    {
+        return Err(ApiError::path_not_found());
+    }
     if namespace.is_some() && !info.namespaced {
         return Err(ApiError::path_not_found());
     }
@@ -97,7 +113,9 @@ impl Query {
         for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let decode = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
             };
             map.insert(decode(k), decode(v));
         }
@@ -118,10 +136,11 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("invalid value for {key}: {v:?}: expected an integer"))),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "invalid value for {key}: {v:?}: expected an integer"
+                ))
+            }),
         }
     }
 
@@ -151,28 +170,52 @@ mod tests {
     #[test]
     fn namespaced_and_cluster_paths() {
         let t = target("/api/v1/namespaces/default/pods/p1/status");
-        assert_eq!((t.info.plural, t.namespace.as_deref(), t.name.as_deref(), t.subresource.as_deref()),
-            ("pods", Some("default"), Some("p1"), Some("status")));
+        assert_eq!(
+            (
+                t.info.plural,
+                t.namespace.as_deref(),
+                t.name.as_deref(),
+                t.subresource.as_deref()
+            ),
+            ("pods", Some("default"), Some("p1"), Some("status"))
+        );
         let t = target("/api/v1/namespaces/kube-system");
-        assert_eq!((t.info.plural, t.namespace.as_deref(), t.name.as_deref()), ("namespaces", None, Some("kube-system")));
+        assert_eq!(
+            (t.info.plural, t.namespace.as_deref(), t.name.as_deref()),
+            ("namespaces", None, Some("kube-system"))
+        );
         let t = target("/api/v1/namespaces/x/finalize");
-        assert_eq!((t.info.plural, t.name.as_deref(), t.subresource.as_deref()), ("namespaces", Some("x"), Some("finalize")));
+        assert_eq!(
+            (t.info.plural, t.name.as_deref(), t.subresource.as_deref()),
+            ("namespaces", Some("x"), Some("finalize"))
+        );
         let t = target("/apis/apps/v1/deployments");
-        assert_eq!((t.info.plural, t.namespace.as_deref()), ("deployments", None));
+        assert_eq!(
+            (t.info.plural, t.namespace.as_deref()),
+            ("deployments", None)
+        );
         let t = target("/api/v1/watch/namespaces/a/configmaps");
         assert!(t.watch_path);
     }
 
     #[test]
     fn unknown_paths_are_404() {
-        for p in ["/api/v2/pods", "/apis/apps/v1/widgets", "/api/v1/namespaces/a/nodes", "/api/v1/pods/p/nope", "/x"] {
+        for p in [
+            "/api/v2/pods",
+            "/apis/apps/v1/widgets",
+            "/api/v1/namespaces/a/nodes",
+            "/api/v1/pods/p/nope",
+            "/x",
+        ] {
             assert!(parse_path(p).is_err(), "{p}");
         }
     }
 
     #[test]
     fn query_decoding() {
-        let q = Query::parse(Some("labelSelector=app%3Dweb%2Ctier+in+(a)&watch=1&limit=5"));
+        let q = Query::parse(Some(
+            "labelSelector=app%3Dweb%2Ctier+in+(a)&watch=1&limit=5",
+        ));
         assert_eq!(q.get("labelSelector"), Some("app=web,tier in (a)"));
         assert!(q.flag("watch"));
         assert_eq!(q.int("limit").ok().flatten(), Some(5));

@@ -32,7 +32,10 @@ impl ServiceNetwork {
         let addr: Ipv4Addr = addr.parse().ok()?;
         let bits: u32 = bits.parse().ok().filter(|b| (8..=30).contains(b))?;
         let size = 1u32 << (32 - bits);
-        Some(ServiceNetwork { base: u32::from(addr) & !(size - 1), size })
+        Some(ServiceNetwork {
+            base: u32::from(addr) & !(size - 1),
+            size,
+        })
     }
 
     /// The n-th address of the network.
@@ -59,15 +62,26 @@ pub struct Allocator {
 }
 
 fn invalid(name: &str, field: &str, value: Value, detail: String) -> ApiError {
-    ApiError::invalid("", "Service", name, &[FieldError::invalid(field, value, detail)])
+    ApiError::invalid(
+        "",
+        "Service",
+        name,
+        &[FieldError::invalid(field, value, detail)],
+    )
 }
 
 impl Allocator {
     async fn claim(&self, key: &str, owner: &str) -> Result<bool, ApiError> {
-        match self.store.create(key, owner.as_bytes().to_vec().into()).await {
+        match self
+            .store
+            .create(key, owner.as_bytes().to_vec().into())
+            .await
+        {
             Ok(_) => Ok(true),
             Err(rkube_store::Error::AlreadyExists(_)) => Ok(false),
-            Err(e) => Err(ApiError::unavailable(format!("storage is unavailable: {e}"))),
+            Err(e) => Err(ApiError::unavailable(format!(
+                "storage is unavailable: {e}"
+            ))),
         }
     }
 
@@ -117,63 +131,129 @@ impl Allocator {
         }
     }
 
-    async fn allocate_into(&self, svc: &mut Value, claimed: &mut Vec<String>) -> Result<(), ApiError> {
-        let name = svc["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        let owner = format!("{}/{name}", svc["metadata"]["namespace"].as_str().unwrap_or_default());
-        let kind = svc["spec"]["type"].as_str().unwrap_or("ClusterIP").to_string();
+    async fn allocate_into(
+        &self,
+        svc: &mut Value,
+        claimed: &mut Vec<String>,
+    ) -> Result<(), ApiError> {
+        let name = svc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let owner = format!(
+            "{}/{name}",
+            svc["metadata"]["namespace"].as_str().unwrap_or_default()
+        );
+        let kind = svc["spec"]["type"]
+            .as_str()
+            .unwrap_or("ClusterIP")
+            .to_string();
         if kind == "ExternalName" {
             return Ok(());
         }
-        let wanted = svc["spec"]["clusterIP"].as_str().unwrap_or_default().to_string();
+        let wanted = svc["spec"]["clusterIP"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if wanted.is_empty() {
             let ip = self.claim_ip(&owner).await?.ok_or_else(|| {
-                invalid(&name, "spec.clusterIPs", json!([]), "failed to allocate IP: range is full".into())
+                invalid(
+                    &name,
+                    "spec.clusterIPs",
+                    json!([]),
+                    "failed to allocate IP: range is full".into(),
+                )
             })?;
             svc["spec"]["clusterIP"] = json!(ip.to_string());
             claimed.push(format!("{IP_PREFIX}{ip}"));
         } else if wanted != "None" {
             let field = "spec.clusterIPs";
             let ip: Ipv4Addr = wanted.parse().map_err(|_| {
-                invalid(&name, field, json!([wanted]), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into())
+                invalid(
+                    &name,
+                    field,
+                    json!([wanted]),
+                    "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into(),
+                )
             })?;
-            if self.network.offset(ip).is_none_or(|o| o == 0 || o == self.network.size - 1) {
-                return Err(invalid(&name, field, json!([wanted]), format!(
-                    "failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the valid range. The range of valid IPs is {}/{}",
-                    self.network.nth(0), 32 - self.network.size.trailing_zeros()
-                )));
+            if self
+                .network
+                .offset(ip)
+                .is_none_or(|o| o == 0 || o == self.network.size - 1)
+            {
+                return Err(invalid(
+                    &name,
+                    field,
+                    json!([wanted]),
+                    format!(
+                        "failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the valid range. The range of valid IPs is {}/{}",
+                        self.network.nth(0),
+                        32 - self.network.size.trailing_zeros()
+                    ),
+                ));
             }
             if !self.claim(&format!("{IP_PREFIX}{ip}"), &owner).await? {
-                return Err(invalid(&name, field, json!([wanted]), format!("failed to allocate IP {wanted}: provided IP is already allocated")));
+                return Err(invalid(
+                    &name,
+                    field,
+                    json!([wanted]),
+                    format!("failed to allocate IP {wanted}: provided IP is already allocated"),
+                ));
             }
             claimed.push(format!("{IP_PREFIX}{ip}"));
         }
         if kind == "NodePort" || kind == "LoadBalancer" {
-            self.allocate_node_ports(svc, &name, &owner, claimed).await?;
+            self.allocate_node_ports(svc, &name, &owner, claimed)
+                .await?;
         }
         Ok(())
     }
 
-    async fn allocate_node_ports(&self, svc: &mut Value, name: &str, owner: &str, claimed: &mut Vec<String>) -> Result<(), ApiError> {
-        let Some(ports) = svc["spec"]["ports"].as_array_mut() else { return Ok(()) };
+    async fn allocate_node_ports(
+        &self,
+        svc: &mut Value,
+        name: &str,
+        owner: &str,
+        claimed: &mut Vec<String>,
+    ) -> Result<(), ApiError> {
+        let Some(ports) = svc["spec"]["ports"].as_array_mut() else {
+            return Ok(());
+        };
         for (i, port) in ports.iter_mut().enumerate() {
             match port["nodePort"].as_i64().filter(|p| *p != 0) {
                 Some(p) => {
                     let field = format!("spec.ports[{i}].nodePort");
                     let ok = u16::try_from(p).ok().filter(|p| NODE_PORTS.contains(p));
                     let Some(p16) = ok else {
-                        return Err(invalid(name, &field, json!(p), format!(
-                            "provided port is not in the valid range. The range of valid ports is {}-{}",
-                            NODE_PORTS.start(), NODE_PORTS.end()
-                        )));
+                        return Err(invalid(
+                            name,
+                            &field,
+                            json!(p),
+                            format!(
+                                "provided port is not in the valid range. The range of valid ports is {}-{}",
+                                NODE_PORTS.start(),
+                                NODE_PORTS.end()
+                            ),
+                        ));
                     };
                     if !self.claim(&format!("{PORT_PREFIX}{p16}"), owner).await? {
-                        return Err(invalid(name, &field, json!(p), "provided port is already allocated".into()));
+                        return Err(invalid(
+                            name,
+                            &field,
+                            json!(p),
+                            "provided port is already allocated".into(),
+                        ));
                     }
                     claimed.push(format!("{PORT_PREFIX}{p16}"));
                 }
                 None => {
                     let p = self.claim_port(owner).await?.ok_or_else(|| {
-                        invalid(name, &format!("spec.ports[{i}].nodePort"), json!(0), "range is full".into())
+                        invalid(
+                            name,
+                            &format!("spec.ports[{i}].nodePort"),
+                            json!(0),
+                            "range is full".into(),
+                        )
                     })?;
                     port["nodePort"] = json!(p);
                     claimed.push(format!("{PORT_PREFIX}{p}"));
@@ -194,7 +274,10 @@ impl Allocator {
     /// Free what a deleted Service held.
     pub async fn release(&self, svc: &Value) {
         let mut keys = Vec::new();
-        if let Some(ip) = svc["spec"]["clusterIP"].as_str().filter(|ip| !ip.is_empty() && *ip != "None") {
+        if let Some(ip) = svc["spec"]["clusterIP"]
+            .as_str()
+            .filter(|ip| !ip.is_empty() && *ip != "None")
+        {
             keys.push(format!("{IP_PREFIX}{ip}"));
         }
         for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
@@ -219,6 +302,9 @@ mod tests {
         assert_eq!(net.offset(Ipv4Addr::new(10, 44, 0, 0)), None);
         assert!(ServiceNetwork::parse("10.43.0.0").is_none());
         assert!(ServiceNetwork::parse("10.43.0.0/31").is_none());
-        assert_eq!(ServiceNetwork::parse("10.96.0.0/28").map(|n| n.dynamic_start()), Some(8));
+        assert_eq!(
+            ServiceNetwork::parse("10.96.0.0/28").map(|n| n.dynamic_start()),
+            Some(8)
+        );
     }
 }

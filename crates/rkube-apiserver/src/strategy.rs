@@ -61,20 +61,33 @@ impl Strategy for Pod {
     }
     fn prepare_create(&self, obj: &mut Value) {
         let qos = qos_class(&obj["spec"]);
-        ensure_object(obj).insert("status".into(), json!({ "phase": "Pending", "qosClass": qos }));
+        ensure_object(obj).insert(
+            "status".into(),
+            json!({ "phase": "Pending", "qosClass": qos }),
+        );
     }
     fn returns_deleted_object(&self) -> bool {
         true
     }
     fn delete_mode(&self, obj: &Value, requested_grace: Option<i64>) -> DeleteMode {
-        let spec_grace = obj["spec"]["terminationGracePeriodSeconds"].as_i64().unwrap_or(30);
+        let spec_grace = obj["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30);
         let grace = requested_grace.unwrap_or(spec_grace).max(0);
-        let bound = !obj["spec"]["nodeName"].as_str().unwrap_or_default().is_empty();
-        let finished = matches!(obj["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
+        let bound = !obj["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty();
+        let finished = matches!(
+            obj["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
         if grace == 0 || !bound || finished {
             DeleteMode::Immediate
         } else {
-            DeleteMode::Graceful { grace_seconds: grace }
+            DeleteMode::Graceful {
+                grace_seconds: grace,
+            }
         }
     }
 }
@@ -91,8 +104,14 @@ impl Strategy for Namespace {
         true
     }
     fn delete_mode(&self, obj: &Value, _requested_grace: Option<i64>) -> DeleteMode {
-        let pending = obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if pending { DeleteMode::Graceful { grace_seconds: 0 } } else { DeleteMode::Immediate }
+        let pending = obj["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if pending {
+            DeleteMode::Graceful { grace_seconds: 0 }
+        } else {
+            DeleteMode::Immediate
+        }
     }
     fn begin_delete(&self, obj: &mut Value) {
         ensure_object(obj).insert("status".into(), json!({ "phase": "Terminating" }));
@@ -108,7 +127,11 @@ impl Strategy for Service {
 
 /// The Kubernetes QoS class of a pod spec.
 fn qos_class(spec: &Value) -> &'static str {
-    let containers = spec["containers"].as_array().into_iter().flatten().chain(spec["initContainers"].as_array().into_iter().flatten());
+    let containers = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["initContainers"].as_array().into_iter().flatten());
     let mut any = false;
     let mut guaranteed = true;
     for c in containers {
@@ -147,7 +170,10 @@ mod tests {
 
     #[test]
     fn qos_classes() {
-        assert_eq!(qos_class(&json!({"containers": [{"name": "a"}]})), "BestEffort");
+        assert_eq!(
+            qos_class(&json!({"containers": [{"name": "a"}]})),
+            "BestEffort"
+        );
         let g = json!({"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]});
         assert_eq!(qos_class(&g), "Guaranteed");
         let b = json!({"containers": [{"resources": {"requests": {"cpu": "1"}}}]});
@@ -157,8 +183,14 @@ mod tests {
     #[test]
     fn pods_on_nodes_terminate_gracefully() {
         let bound = json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 5}});
-        assert_eq!(Pod.delete_mode(&bound, None), DeleteMode::Graceful { grace_seconds: 5 });
+        assert_eq!(
+            Pod.delete_mode(&bound, None),
+            DeleteMode::Graceful { grace_seconds: 5 }
+        );
         assert_eq!(Pod.delete_mode(&bound, Some(0)), DeleteMode::Immediate);
-        assert_eq!(Pod.delete_mode(&json!({"spec": {}}), None), DeleteMode::Immediate);
+        assert_eq!(
+            Pod.delete_mode(&json!({"spec": {}}), None),
+            DeleteMode::Immediate
+        );
     }
 }

@@ -14,7 +14,9 @@ use crate::request::{Query, Target};
 pub fn scale_of(obj: &Value) -> Result<Value, ApiError> {
     let meta = &obj["metadata"];
     let selector = match serde_json::from_value(obj["spec"]["selector"].clone()) {
-        Ok(sel) => LabelSelector::from_label_selector(&sel).map(|s| s.to_string()).unwrap_or_default(),
+        Ok(sel) => LabelSelector::from_label_selector(&sel)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
         Err(_) => String::new(),
     };
     Ok(json!({
@@ -35,36 +37,74 @@ pub fn scale_of(obj: &Value) -> Result<Value, ApiError> {
 fn replicas_of(scale: &Value) -> Result<i64, ApiError> {
     let replicas = scale["spec"]["replicas"].as_i64().unwrap_or(0);
     if replicas < 0 {
-        let errors = [rkube_api::FieldError::invalid("spec.replicas", replicas, "must be greater than or equal to 0")];
-        return Err(ApiError::invalid("autoscaling", "Scale", meta_str(scale, "name"), &errors));
+        let errors = [rkube_api::FieldError::invalid(
+            "spec.replicas",
+            replicas,
+            "must be greater than or equal to 0",
+        )];
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            meta_str(scale, "name"),
+            &errors,
+        ));
     }
     Ok(replicas)
 }
 
-async fn set_replicas(reg: &Registry, t: &Target, name: &str, scale: &Value, dry_run: bool) -> Result<Value, ApiError> {
+async fn set_replicas(
+    reg: &Registry,
+    t: &Target,
+    name: &str,
+    scale: &Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     let replicas = replicas_of(scale)?;
     let rv = meta_str(scale, "resourceVersion").to_string();
-    let main = Target { info: t.info, namespace: t.namespace.clone(), name: t.name.clone(), subresource: None, watch_path: false };
+    let main = Target {
+        info: t.info,
+        namespace: t.namespace.clone(),
+        name: t.name.clone(),
+        subresource: None,
+        watch_path: false,
+    };
     let updated = reg
-        .patch(&main, name, &|old| {
-            let mut new = old.clone();
-            new["spec"]["replicas"] = json!(replicas);
-            if !rv.is_empty() {
-                new["metadata"]["resourceVersion"] = json!(rv);
-            }
-            Ok(new)
-        }, dry_run)
+        .patch(
+            &main,
+            name,
+            &|old| {
+                let mut new = old.clone();
+                new["spec"]["replicas"] = json!(replicas);
+                if !rv.is_empty() {
+                    new["metadata"]["resourceVersion"] = json!(rv);
+                }
+                Ok(new)
+            },
+            dry_run,
+        )
         .await?;
     scale_of(&updated)
 }
 
 /// PUT of a Scale.
-pub async fn update_scale(reg: &Registry, t: &Target, name: &str, scale: Value, dry_run: bool) -> Result<Value, ApiError> {
+pub async fn update_scale(
+    reg: &Registry,
+    t: &Target,
+    name: &str,
+    scale: Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     set_replicas(reg, t, name, &scale, dry_run).await
 }
 
 /// PATCH of a Scale: the patch applies to the Scale view.
-pub async fn patch_scale(reg: &Registry, t: &Target, name: &str, patch: &Patch, dry_run: bool) -> Result<Value, ApiError> {
+pub async fn patch_scale(
+    reg: &Registry,
+    t: &Target,
+    name: &str,
+    patch: &Patch,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     let current = scale_of(&reg.get(t, name).await?)?;
     let mut patched = patch.apply(&current)?;
     if let Some(m) = patched["metadata"].as_object_mut() {
@@ -74,13 +114,28 @@ pub async fn patch_scale(reg: &Registry, t: &Target, name: &str, patch: &Patch, 
 }
 
 /// Assign a pod to a node (what the scheduler does), once.
-pub async fn bind(reg: &Registry, t: &Target, pod: &str, binding: Value, dry_run: bool) -> Result<Value, ApiError> {
-    let node = binding["target"]["name"].as_str().unwrap_or_default().to_string();
+pub async fn bind(
+    reg: &Registry,
+    t: &Target,
+    pod: &str,
+    binding: Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let node = binding["target"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if node.is_empty() {
         let errors = [rkube_api::FieldError::required("target.name", "")];
         return Err(ApiError::invalid("", "Binding", pod, &errors));
     }
-    let pods = Target { info: t.info, namespace: t.namespace.clone(), name: Some(pod.to_string()), subresource: None, watch_path: false };
+    let pods = Target {
+        info: t.info,
+        namespace: t.namespace.clone(),
+        name: Some(pod.to_string()),
+        subresource: None,
+        watch_path: false,
+    };
     let pods = match rkube_api::resources::lookup("", "v1", "pods") {
         Some(info) => Target { info, ..pods },
         None => return Err(ApiError::path_not_found()),
@@ -108,13 +163,27 @@ pub async fn bind(reg: &Registry, t: &Target, pod: &str, binding: Value, dry_run
 }
 
 /// Evict a pod: a delete with the eviction's DeleteOptions.
-pub async fn evict(reg: &Registry, t: &Target, pod: &str, eviction: Value, q: &Query) -> Result<Value, ApiError> {
+pub async fn evict(
+    reg: &Registry,
+    t: &Target,
+    pod: &str,
+    eviction: Value,
+    q: &Query,
+) -> Result<Value, ApiError> {
     let body_name = meta_str(&eviction, "name");
     if !body_name.is_empty() && body_name != pod {
-        return Err(ApiError::bad_request(format!("name in URL does not match name in Eviction object: {pod} != {body_name}")));
+        return Err(ApiError::bad_request(format!(
+            "name in URL does not match name in Eviction object: {pod} != {body_name}"
+        )));
     }
     let opts = DeleteOptions::parse(&eviction["deleteOptions"], q)?;
-    let main = Target { info: t.info, namespace: t.namespace.clone(), name: Some(pod.to_string()), subresource: None, watch_path: false };
+    let main = Target {
+        info: t.info,
+        namespace: t.namespace.clone(),
+        name: Some(pod.to_string()),
+        subresource: None,
+        watch_path: false,
+    };
     reg.delete(&main, pod, &opts).await?;
     Ok(status::success_status(pod, "", "pods", ""))
 }

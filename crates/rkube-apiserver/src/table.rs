@@ -86,8 +86,15 @@ fn parse_accept(accept: &str) -> Vec<MediaRange<'_>> {
                 .filter_map(|p| p.split_once('='))
                 .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"')))
                 .collect();
-            let quality = params.iter().find(|(k, _)| k == "q").map_or(1.0, |(_, v)| v.parse().unwrap_or(0.0));
-            Some(MediaRange { media, params, quality })
+            let quality = params
+                .iter()
+                .find(|(k, _)| k == "q")
+                .map_or(1.0, |(_, v)| v.parse().unwrap_or(0.0));
+            Some(MediaRange {
+                media,
+                params,
+                quality,
+            })
         })
         .filter(|r| r.quality > 0.0)
         .collect();
@@ -100,9 +107,13 @@ fn parse_accept(accept: &str) -> Vec<MediaRange<'_>> {
 /// proxies) answer in their own media types and are left alone.
 pub fn output_of(t: &Target, headers: &HeaderMap, q: &Query) -> Result<Output, ApiError> {
     match t.subresource.as_deref() {
-        None | Some("status" | "scale") => {
-            negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default(), q)
-        }
+        None | Some("status" | "scale") => negotiate(
+            headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+            q,
+        ),
         Some(_) => Ok(Output::Object),
     }
 }
@@ -128,7 +139,10 @@ pub fn negotiate(accept: &str, q: &Query) -> Result<Output, ApiError> {
         return Ok(Output::Object);
     }
     for range in parse_accept(accept) {
-        let json = matches!(range.media.as_str(), "application/json" | "application/*" | "*/*");
+        let json = matches!(
+            range.media.as_str(),
+            "application/json" | "application/*" | "*/*"
+        );
         match range.param("as") {
             Some("Table") => {
                 let version = match range.param("v") {
@@ -137,21 +151,37 @@ pub fn negotiate(accept: &str, q: &Query) -> Result<Output, ApiError> {
                     _ => continue,
                 };
                 if json && range.param("g") == Some("meta.k8s.io") {
-                    return Ok(Output::Table(TableOptions { version, include: include_object(q)? }));
+                    return Ok(Output::Table(TableOptions {
+                        version,
+                        include: include_object(q)?,
+                    }));
                 }
             }
             Some(_) => {}
-            None if json || matches!(range.media.as_str(), "application/yaml" | "application/vnd.kubernetes.protobuf") => {
+            None if json
+                || matches!(
+                    range.media.as_str(),
+                    "application/yaml" | "application/vnd.kubernetes.protobuf"
+                ) =>
+            {
                 return Ok(Output::Object);
             }
             None => {}
         }
     }
-    Err(ApiError::not_acceptable(format!("only the following media types are accepted: {ACCEPTED}")))
+    Err(ApiError::not_acceptable(format!(
+        "only the following media types are accepted: {ACCEPTED}"
+    )))
 }
 
 /// The start of a Table body: type, list metadata and (optionally) columns, up to `"rows":[`.
-fn head(printer: Printer, opts: TableOptions, resource_version: &str, cont: Option<&str>, headers: bool) -> Vec<u8> {
+fn head(
+    printer: Printer,
+    opts: TableOptions,
+    resource_version: &str,
+    cont: Option<&str>,
+    headers: bool,
+) -> Vec<u8> {
     let mut meta = serde_json::Map::new();
     if !resource_version.is_empty() {
         meta.insert("resourceVersion".into(), json!(resource_version));
@@ -159,7 +189,11 @@ fn head(printer: Printer, opts: TableOptions, resource_version: &str, cont: Opti
     if let Some(c) = cont.filter(|c| !c.is_empty()) {
         meta.insert("continue".into(), json!(c));
     }
-    let columns = if headers { Value::Array(printer.columns().iter().map(|c| c.to_json()).collect()) } else { Value::Null };
+    let columns = if headers {
+        Value::Array(printer.columns().iter().map(|c| c.to_json()).collect())
+    } else {
+        Value::Null
+    };
     let head = json!({
         "kind": "Table",
         "apiVersion": format!("meta.k8s.io/{}", opts.version),
@@ -182,7 +216,14 @@ fn write_json(out: &mut Vec<u8>, v: &Value) {
 }
 
 /// Append one row for `obj` (whose serialized form is `raw`, when at hand).
-fn push_row(out: &mut Vec<u8>, printer: Printer, opts: TableOptions, mut obj: Value, raw: Option<&[u8]>, now: Timestamp) {
+fn push_row(
+    out: &mut Vec<u8>,
+    printer: Printer,
+    opts: TableOptions,
+    mut obj: Value,
+    raw: Option<&[u8]>,
+    now: Timestamp,
+) {
     let cells = Value::Array(printer.cells(&obj, now));
     let conditions = printer.conditions(&obj);
     out.extend_from_slice(b"{\"cells\":");
@@ -197,7 +238,11 @@ fn push_row(out: &mut Vec<u8>, printer: Printer, opts: TableOptions, mut obj: Va
         (Include::Object, Some(raw)) => out.extend_from_slice(raw),
         (Include::Object, None) => write_json(out, &obj),
         (Include::Metadata, _) => {
-            let metadata = obj.get_mut("metadata").map(Value::take).filter(Value::is_object).unwrap_or_else(|| json!({}));
+            let metadata = obj
+                .get_mut("metadata")
+                .map(Value::take)
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
             let partial = json!({
                 "kind": "PartialObjectMetadata",
                 "apiVersion": format!("meta.k8s.io/{}", opts.version),
@@ -211,7 +256,9 @@ fn push_row(out: &mut Vec<u8>, printer: Printer, opts: TableOptions, mut obj: Va
 
 /// The object's `metadata.resourceVersion`.
 fn resource_version(obj: &Value) -> &str {
-    obj["metadata"]["resourceVersion"].as_str().unwrap_or_default()
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 /// A Table of one object, as a GET answers.
@@ -240,16 +287,30 @@ fn rows(printer: Printer, opts: TableOptions, items: &[Bytes], now: Timestamp) -
 /// A Table of a list page, one row per item; long pages are converted on
 /// every core, in order.
 pub fn list_table(printer: Printer, page: &ListPage, opts: TableOptions, now: Timestamp) -> Bytes {
-    let mut out = head(printer, opts, &page.revision.to_string(), page.cont.as_deref(), true);
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_THREADS);
+    let mut out = head(
+        printer,
+        opts,
+        &page.revision.to_string(),
+        page.cont.as_deref(),
+        true,
+    );
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_THREADS);
     if threads < 2 || page.items.len() < PARALLEL_ROWS {
         out.extend_from_slice(&rows(printer, opts, &page.items, now));
     } else {
         let chunk = page.items.len().div_ceil(threads);
         let parts: Vec<Vec<u8>> = std::thread::scope(|scope| {
-            let workers: Vec<_> =
-                page.items.chunks(chunk).map(|items| scope.spawn(move || rows(printer, opts, items, now))).collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+            let workers: Vec<_> = page
+                .items
+                .chunks(chunk)
+                .map(|items| scope.spawn(move || rows(printer, opts, items, now)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
         });
         for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
             if i > 0 {
@@ -263,7 +324,11 @@ pub fn list_table(printer: Printer, page: &ListPage, opts: TableOptions, now: Ti
 }
 
 /// The Table body of a LIST, converted off the async workers when long.
-pub async fn list_response(info: &ResourceInfo, page: ListPage, opts: TableOptions) -> Result<Bytes, ApiError> {
+pub async fn list_response(
+    info: &ResourceInfo,
+    page: ListPage,
+    opts: TableOptions,
+) -> Result<Bytes, ApiError> {
     let printer = Printer::for_resource(info);
     let now = Timestamp::now();
     if page.items.len() <= BLOCKING_ROWS {
@@ -285,7 +350,11 @@ pub struct WatchTables {
 impl WatchTables {
     /// Tables for a watch of `info` with `opts`.
     pub fn new(info: &ResourceInfo, opts: TableOptions) -> WatchTables {
-        WatchTables { printer: Printer::for_resource(info), opts, headers_sent: AtomicBool::new(false) }
+        WatchTables {
+            printer: Printer::for_resource(info),
+            opts,
+            headers_sent: AtomicBool::new(false),
+        }
     }
 
     /// The Table carrying the serialized object `raw` of one event.
@@ -295,8 +364,21 @@ impl WatchTables {
             Err(_) => (Value::Null, None),
         };
         let headers = !self.headers_sent.swap(true, Ordering::Relaxed);
-        let mut out = head(self.printer, self.opts, resource_version(&obj), None, headers);
-        push_row(&mut out, self.printer, self.opts, obj, raw, Timestamp::now());
+        let mut out = head(
+            self.printer,
+            self.opts,
+            resource_version(&obj),
+            None,
+            headers,
+        );
+        push_row(
+            &mut out,
+            self.printer,
+            self.opts,
+            obj,
+            raw,
+            Timestamp::now(),
+        );
         out.extend_from_slice(b"]}");
         Bytes::from(out)
     }
@@ -314,16 +396,46 @@ mod tests {
 
     #[test]
     fn negotiation_follows_kubernetes() {
-        let v1 = Output::Table(TableOptions { version: "v1", include: Include::Metadata });
+        let v1 = Output::Table(TableOptions {
+            version: "v1",
+            include: Include::Metadata,
+        });
         assert_eq!(negotiate(KUBECTL, &q("")).ok(), Some(v1));
         assert_eq!(negotiate("", &q("")).ok(), Some(Output::Object));
-        assert_eq!(negotiate("application/json", &q("")).ok(), Some(Output::Object));
-        assert_eq!(negotiate("application/vnd.kubernetes.protobuf, */*", &q("")).ok(), Some(Output::Object));
-        assert_eq!(negotiate("application/json;stream=watch", &q("")).ok(), Some(Output::Object));
-        let beta = negotiate("application/vnd.kubernetes.protobuf;as=Table;v=v1beta1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io", &q("includeObject=None"));
-        assert_eq!(beta.ok(), Some(Output::Table(TableOptions { version: "v1beta1", include: Include::None })));
-        let preferred = negotiate("application/json;q=0.5, application/json;as=Table;v=v1;g=meta.k8s.io", &q("includeObject=Object"));
-        assert_eq!(preferred.ok(), Some(Output::Table(TableOptions { version: "v1", include: Include::Object })));
+        assert_eq!(
+            negotiate("application/json", &q("")).ok(),
+            Some(Output::Object)
+        );
+        assert_eq!(
+            negotiate("application/vnd.kubernetes.protobuf, */*", &q("")).ok(),
+            Some(Output::Object)
+        );
+        assert_eq!(
+            negotiate("application/json;stream=watch", &q("")).ok(),
+            Some(Output::Object)
+        );
+        let beta = negotiate(
+            "application/vnd.kubernetes.protobuf;as=Table;v=v1beta1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io",
+            &q("includeObject=None"),
+        );
+        assert_eq!(
+            beta.ok(),
+            Some(Output::Table(TableOptions {
+                version: "v1beta1",
+                include: Include::None
+            }))
+        );
+        let preferred = negotiate(
+            "application/json;q=0.5, application/json;as=Table;v=v1;g=meta.k8s.io",
+            &q("includeObject=Object"),
+        );
+        assert_eq!(
+            preferred.ok(),
+            Some(Output::Table(TableOptions {
+                version: "v1",
+                include: Include::Object
+            }))
+        );
         for refused in [
             "application/json;as=Table;v=v1alpha1;g=meta.k8s.io",
             "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io",
@@ -332,11 +444,18 @@ mod tests {
             "application/json;q=0",
         ] {
             let err = negotiate(refused, &q("")).err();
-            assert_eq!(err.as_ref().map(|e| (e.code, e.reason)), Some((406, "NotAcceptable")), "{refused}");
+            assert_eq!(
+                err.as_ref().map(|e| (e.code, e.reason)),
+                Some((406, "NotAcceptable")),
+                "{refused}"
+            );
         }
         let bad = negotiate(KUBECTL, &q("includeObject=All")).err();
         assert_eq!(bad.map(|e| e.code), Some(400));
-        assert_eq!(negotiate("application/json", &q("includeObject=All")).ok(), Some(Output::Object));
+        assert_eq!(
+            negotiate("application/json", &q("includeObject=All")).ok(),
+            Some(Output::Object)
+        );
     }
 
     fn pods() -> &'static ResourceInfo {
@@ -355,45 +474,135 @@ mod tests {
 
     #[test]
     fn list_tables_carry_rows_and_partial_metadata() {
-        let opts = TableOptions { version: "v1", include: Include::Metadata };
-        let items = vec![Bytes::from(pod("a", "5").to_string()), Bytes::from(pod("b", "6").to_string()), Bytes::from_static(b"not json")];
-        let page = ListPage { items, revision: 9, cont: Some("tok".into()) };
+        let opts = TableOptions {
+            version: "v1",
+            include: Include::Metadata,
+        };
+        let items = vec![
+            Bytes::from(pod("a", "5").to_string()),
+            Bytes::from(pod("b", "6").to_string()),
+            Bytes::from_static(b"not json"),
+        ];
+        let page = ListPage {
+            items,
+            revision: 9,
+            cont: Some("tok".into()),
+        };
         let now = "2026-01-01T00:05:00Z".parse().unwrap_or_default();
         let t = parse(&list_table(Printer::Pod, &page, opts, now));
-        assert_eq!((t["kind"].as_str(), t["apiVersion"].as_str()), (Some("Table"), Some("meta.k8s.io/v1")));
-        assert_eq!(t["metadata"], json!({"resourceVersion": "9", "continue": "tok"}));
+        assert_eq!(
+            (t["kind"].as_str(), t["apiVersion"].as_str()),
+            (Some("Table"), Some("meta.k8s.io/v1"))
+        );
+        assert_eq!(
+            t["metadata"],
+            json!({"resourceVersion": "9", "continue": "tok"})
+        );
         assert_eq!(t["columnDefinitions"].as_array().map(Vec::len), Some(9));
-        assert_eq!(t["columnDefinitions"][0], json!({"name": "Name", "type": "string", "format": "name",
-            "description": Printer::Pod.columns()[0].description, "priority": 0}));
-        assert_eq!(t["rows"][0]["cells"], json!(["a", "0/1", "Succeeded", "0", "5m", "<none>", "<none>", "<none>", "<none>"]));
+        assert_eq!(
+            t["columnDefinitions"][0],
+            json!({"name": "Name", "type": "string", "format": "name",
+            "description": Printer::Pod.columns()[0].description, "priority": 0})
+        );
+        assert_eq!(
+            t["rows"][0]["cells"],
+            json!([
+                "a",
+                "0/1",
+                "Succeeded",
+                "0",
+                "5m",
+                "<none>",
+                "<none>",
+                "<none>",
+                "<none>"
+            ])
+        );
         assert_eq!(t["rows"][0]["conditions"][0]["type"], "Completed");
-        assert_eq!(t["rows"][1]["object"], json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": pod("b", "6")["metadata"]}));
+        assert_eq!(
+            t["rows"][1]["object"],
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": pod("b", "6")["metadata"]})
+        );
         assert_eq!(t["rows"][2]["cells"][0], "");
-        let empty = parse(&list_table(Printer::Pod, &ListPage { items: Vec::new(), revision: 1, cont: None }, opts, now));
-        assert_eq!((empty["rows"].clone(), empty["metadata"].clone()), (json!([]), json!({"resourceVersion": "1"})));
+        let empty = parse(&list_table(
+            Printer::Pod,
+            &ListPage {
+                items: Vec::new(),
+                revision: 1,
+                cont: None,
+            },
+            opts,
+            now,
+        ));
+        assert_eq!(
+            (empty["rows"].clone(), empty["metadata"].clone()),
+            (json!([]), json!({"resourceVersion": "1"}))
+        );
 
-        let whole = TableOptions { version: "v1beta1", include: Include::Object };
+        let whole = TableOptions {
+            version: "v1beta1",
+            include: Include::Object,
+        };
         let t = parse(&list_table(Printer::Pod, &page, whole, now));
         assert_eq!(t["apiVersion"], "meta.k8s.io/v1beta1");
         assert_eq!(t["rows"][0]["object"], pod("a", "5"));
         assert_eq!(t["rows"][2]["object"], Value::Null);
-        let none = parse(&object_table(Printer::Pod, &pod("a", "5"), TableOptions { version: "v1", include: Include::None }, now));
-        assert_eq!((none["rows"][0]["object"].clone(), none["metadata"]["resourceVersion"].clone()), (Value::Null, json!("5")));
+        let none = parse(&object_table(
+            Printer::Pod,
+            &pod("a", "5"),
+            TableOptions {
+                version: "v1",
+                include: Include::None,
+            },
+            now,
+        ));
+        assert_eq!(
+            (
+                none["rows"][0]["object"].clone(),
+                none["metadata"]["resourceVersion"].clone()
+            ),
+            (Value::Null, json!("5"))
+        );
     }
 
     #[test]
     fn long_lists_keep_their_order() {
-        let items: Vec<Bytes> = (0..PARALLEL_ROWS * 2 + 3).map(|i| Bytes::from(pod(&format!("p{i}"), "1").to_string())).collect();
-        let page = ListPage { items, revision: 2, cont: None };
-        let t = parse(&list_table(Printer::Pod, &page, TableOptions { version: "v1", include: Include::None }, Timestamp::now()));
-        let names: Vec<&str> = t["rows"].as_array().into_iter().flatten().filter_map(|r| r["cells"][0].as_str()).collect();
+        let items: Vec<Bytes> = (0..PARALLEL_ROWS * 2 + 3)
+            .map(|i| Bytes::from(pod(&format!("p{i}"), "1").to_string()))
+            .collect();
+        let page = ListPage {
+            items,
+            revision: 2,
+            cont: None,
+        };
+        let t = parse(&list_table(
+            Printer::Pod,
+            &page,
+            TableOptions {
+                version: "v1",
+                include: Include::None,
+            },
+            Timestamp::now(),
+        ));
+        let names: Vec<&str> = t["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["cells"][0].as_str())
+            .collect();
         assert_eq!(names.len(), PARALLEL_ROWS * 2 + 3);
         assert!(names.iter().enumerate().all(|(i, n)| *n == format!("p{i}")));
     }
 
     #[test]
     fn watch_tables_send_columns_once() {
-        let tables = WatchTables::new(pods(), TableOptions { version: "v1", include: Include::Metadata });
+        let tables = WatchTables::new(
+            pods(),
+            TableOptions {
+                version: "v1",
+                include: Include::Metadata,
+            },
+        );
         let first = parse(&tables.encode(pod("a", "5").to_string().as_bytes()));
         let second = parse(&tables.encode(pod("b", "7").to_string().as_bytes()));
         assert!(first["columnDefinitions"].is_array());

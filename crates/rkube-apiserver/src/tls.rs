@@ -28,12 +28,18 @@ pub enum Error {
 }
 
 fn certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
-    rustls_pemfile::certs(&mut pem.as_bytes()).collect::<Result<Vec<_>, _>>().map_err(|e| Error::Pem(e.to_string()))
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Pem(e.to_string()))
 }
 
 /// A server config presenting `cert_pem` and accepting (not requiring)
 /// client certificates issued by `client_ca_pem`.
-pub fn server_config(cert_pem: &str, key_pem: &str, client_ca_pem: &str) -> Result<Arc<rustls::ServerConfig>, Error> {
+pub fn server_config(
+    cert_pem: &str,
+    key_pem: &str,
+    client_ca_pem: &str,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     for c in certs(client_ca_pem)? {
@@ -55,7 +61,12 @@ pub fn server_config(cert_pem: &str, key_pem: &str, client_ca_pem: &str) -> Resu
 }
 
 /// Accept connections until `shutdown` completes.
-pub async fn serve(listener: TcpListener, config: Arc<rustls::ServerConfig>, app: Router, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+) {
     let acceptor = TlsAcceptor::from(config);
     tokio::pin!(shutdown);
     loop {
@@ -87,12 +98,16 @@ pub async fn serve(listener: TcpListener, config: Arc<rustls::ServerConfig>, app
                 .and_then(|chain| chain.first())
                 .and_then(|der| rkube_pki::subject_of(der).ok());
             let identity = PeerIdentity(subject);
-            let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(identity.clone());
-                app.clone().oneshot(req.map(axum::body::Body::new))
-            });
+            let service =
+                hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(identity.clone());
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });

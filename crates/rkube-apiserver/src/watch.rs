@@ -32,7 +32,10 @@ fn event_line(kind: &str, object: &[u8]) -> Bytes {
 
 /// A watch event carrying an error `Status` (how expired watches end).
 pub fn error_line(err: &ApiError) -> Bytes {
-    event_line("ERROR", &serde_json::to_vec(&err.to_status()).unwrap_or_default())
+    event_line(
+        "ERROR",
+        &serde_json::to_vec(&err.to_status()).unwrap_or_default(),
+    )
 }
 
 fn bookmark_object(info: &ResourceInfo, revision: i64, initial_end: bool) -> Vec<u8> {
@@ -62,7 +65,10 @@ impl Watcher {
     }
 
     fn bookmark_line(&self, revision: i64, initial_end: bool) -> Bytes {
-        self.line("BOOKMARK", &bookmark_object(self.info, revision, initial_end))
+        self.line(
+            "BOOKMARK",
+            &bookmark_object(self.info, revision, initial_end),
+        )
     }
 
     fn passes(&self, obj: &CachedObject) -> bool {
@@ -91,12 +97,21 @@ impl Watcher {
 }
 
 /// Start a watch; the receiver yields the encoded events until the watch ends.
-pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query, table: Option<TableOptions>) -> Result<mpsc::Receiver<Bytes>, ApiError> {
+pub fn start(
+    cache: Arc<WatchCache>,
+    t: &Target,
+    q: &Query,
+    table: Option<TableOptions>,
+) -> Result<mpsc::Receiver<Bytes>, ApiError> {
     let filter = Filter::from_query(t.info, q)?;
     let rv = q.get("resourceVersion").unwrap_or_default();
     let after: Option<i64> = match rv {
         "" | "0" => None,
-        v => Some(v.parse().map_err(|_| ApiError::bad_request(format!("resourceVersion: Invalid value: \"{v}\": must be a number")))?),
+        v => Some(v.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: \"{v}\": must be a number"
+            ))
+        })?),
     };
     let initial_events = q.flag("sendInitialEvents");
     if initial_events && q.get("resourceVersionMatch") != Some("NotOlderThan") {
@@ -111,7 +126,13 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query, table: Option<TableO
     };
     let bookmarks = q.flag("allowWatchBookmarks");
     let tables = table.map(|opts| WatchTables::new(t.info, opts));
-    let watcher = Watcher { info: t.info, prefix: scope_prefix(t), filter, name: t.name.clone(), tables };
+    let watcher = Watcher {
+        info: t.info,
+        prefix: scope_prefix(t),
+        filter,
+        name: t.name.clone(),
+        tables,
+    };
     let (tx, rx) = mpsc::channel(256);
     let start = match cache.watch(t.info, &watcher.prefix, after) {
         Ok(s) => s,
@@ -129,11 +150,17 @@ pub fn start(cache: Arc<WatchCache>, t: &Target, q: &Query, table: Option<TableO
         }
         for ev in &start.replay {
             if let Some(line) = watcher.visible(ev)
-                && tx.send(line).await.is_err() {
-                    return;
-                }
+                && tx.send(line).await.is_err()
+            {
+                return;
+            }
         }
-        if initial_events && tx.send(watcher.bookmark_line(start.revision, true)).await.is_err() {
+        if initial_events
+            && tx
+                .send(watcher.bookmark_line(start.revision, true))
+                .await
+                .is_err()
+        {
             return;
         }
         run_live(cache, watcher, tx, start.live, last, timeout, bookmarks).await;
@@ -181,7 +208,12 @@ async fn run_live(
 }
 
 /// Send one broadcast message to the client; false when the watch must end.
-async fn deliver(watcher: &Watcher, tx: &mpsc::Sender<Bytes>, msg: Broadcast, last: &mut i64) -> bool {
+async fn deliver(
+    watcher: &Watcher,
+    tx: &mpsc::Sender<Bytes>,
+    msg: Broadcast,
+    last: &mut i64,
+) -> bool {
     match msg {
         Broadcast::Reset => false,
         Broadcast::Change(ev) => {

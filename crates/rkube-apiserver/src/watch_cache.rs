@@ -46,7 +46,11 @@ impl CachedObject {
         let meta = &obj["metadata"];
         let labels = meta["labels"]
             .as_object()
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
             .unwrap_or_default();
         CachedObject {
             key: key.to_string(),
@@ -154,7 +158,11 @@ impl WatchCache {
     pub async fn start(store: Arc<dyn Store>) -> Result<Arc<WatchCache>, ApiError> {
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (revision, _) = watch::channel(0);
-        let cache = Arc::new(WatchCache { state: RwLock::new(State::default()), events, revision });
+        let cache = Arc::new(WatchCache {
+            state: RwLock::new(State::default()),
+            events,
+            revision,
+        });
         let start = cache.reload(store.as_ref()).await?;
         let feeder = cache.clone();
         tokio::spawn(async move { feeder.feed(store, start).await });
@@ -168,10 +176,18 @@ impl WatchCache {
             .map_err(|e| ApiError::unavailable(e.to_string()))?;
         let mut resources: HashMap<String, ResourceCache> = HashMap::new();
         for r in resources::all() {
-            resources.insert(r.key_prefix(), ResourceCache { history_start: list.revision, ..Default::default() });
+            resources.insert(
+                r.key_prefix(),
+                ResourceCache {
+                    history_start: list.revision,
+                    ..Default::default()
+                },
+            );
         }
         for kv in &list.kvs {
-            let Some(cache) = prefix_of(&kv.key).and_then(|p| resources.get_mut(p)) else { continue };
+            let Some(cache) = prefix_of(&kv.key).and_then(|p| resources.get_mut(p)) else {
+                continue;
+            };
             match CachedObject::from_kv(kv) {
                 Ok(obj) => {
                     cache.objects.insert(kv.key.clone(), Arc::new(obj));
@@ -180,7 +196,10 @@ impl WatchCache {
             }
         }
         let mut state = self.state.write().map_err(|_| lock_err())?;
-        *state = State { resources, revision: list.revision };
+        *state = State {
+            resources,
+            revision: list.revision,
+        };
         drop(state);
         let _ = self.events.send(Broadcast::Reset);
         self.revision.send_replace(list.revision);
@@ -204,7 +223,9 @@ impl WatchCache {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "store watch could not start; reloading the watch cache"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "store watch could not start; reloading the watch cache")
+                }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             match self.reload(store.as_ref()).await {
@@ -216,18 +237,22 @@ impl WatchCache {
 
     fn apply(&self, event: &Event) {
         let revision = event.revision();
-        let Ok(mut state) = self.state.write() else { return };
+        let Ok(mut state) = self.state.write() else {
+            return;
+        };
         state.revision = revision;
         if let Some(cache) = prefix_of(event.key()).and_then(|p| state.resources.get_mut(p))
-            && let Some(ev) = Self::to_cache_event(cache, event) {
-                let ev = Arc::new(ev);
-                cache.history.push_back(ev.clone());
-                if cache.history.len() > HISTORY_PER_RESOURCE
-                    && let Some(old) = cache.history.pop_front() {
-                        cache.history_start = old.revision;
-                    }
-                let _ = self.events.send(Broadcast::Change(ev));
+            && let Some(ev) = Self::to_cache_event(cache, event)
+        {
+            let ev = Arc::new(ev);
+            cache.history.push_back(ev.clone());
+            if cache.history.len() > HISTORY_PER_RESOURCE
+                && let Some(old) = cache.history.pop_front()
+            {
+                cache.history_start = old.revision;
             }
+            let _ = self.events.send(Broadcast::Change(ev));
+        }
         drop(state);
         self.revision.send_replace(revision);
     }
@@ -237,13 +262,28 @@ impl WatchCache {
             Event::Put { kv, .. } => {
                 let obj = Arc::new(CachedObject::from_kv(kv).ok()?);
                 let prev = cache.objects.insert(kv.key.clone(), obj.clone());
-                let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
-                Some(CacheEvent { kind, object: obj, prev, revision: kv.mod_revision })
+                let kind = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                Some(CacheEvent {
+                    kind,
+                    object: obj,
+                    prev,
+                    revision: kv.mod_revision,
+                })
             }
             Event::Delete { prev, revision } => {
                 let old = cache.objects.remove(&prev.key);
-                let obj = Arc::new(CachedObject::from_stored(&prev.key, &prev.value, *revision).ok()?);
-                Some(CacheEvent { kind: EventType::Deleted, object: obj, prev: old, revision: *revision })
+                let obj =
+                    Arc::new(CachedObject::from_stored(&prev.key, &prev.value, *revision).ok()?);
+                Some(CacheEvent {
+                    kind: EventType::Deleted,
+                    object: obj,
+                    prev: old,
+                    revision: *revision,
+                })
             }
         }
     }
@@ -274,15 +314,29 @@ impl WatchCache {
         let objects = state
             .resources
             .get(&info.key_prefix())
-            .map(|c| c.objects.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v.clone()).collect())
+            .map(|c| {
+                c.objects
+                    .range(prefix.to_string()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Snapshot { objects, revision })
     }
 
     /// Begin a watch of `prefix` after `after` (None: current state as ADDED events first).
-    pub fn watch(&self, info: &ResourceInfo, prefix: &str, after: Option<i64>) -> Result<WatchStart, ApiError> {
+    pub fn watch(
+        &self,
+        info: &ResourceInfo,
+        prefix: &str,
+        after: Option<i64>,
+    ) -> Result<WatchStart, ApiError> {
         let state = self.state.read().map_err(|_| lock_err())?;
-        let cache = state.resources.get(&info.key_prefix()).ok_or_else(ApiError::path_not_found)?;
+        let cache = state
+            .resources
+            .get(&info.key_prefix())
+            .ok_or_else(ApiError::path_not_found)?;
         let live = self.events.subscribe();
         let revision = state.revision;
         match after {
@@ -293,7 +347,12 @@ impl WatchCache {
                     .take_while(|(k, _)| k.starts_with(prefix))
                     .map(|(_, v)| v.clone())
                     .collect();
-                Ok(WatchStart { replay: Vec::new(), current, revision, live })
+                Ok(WatchStart {
+                    replay: Vec::new(),
+                    current,
+                    revision,
+                    live,
+                })
             }
             Some(rv) if rv < cache.history_start => Err(ApiError::gone(format!(
                 "too old resource version: {rv} ({})",
@@ -306,7 +365,12 @@ impl WatchCache {
                     .filter(|e| e.revision > rv && e.object.key.starts_with(prefix))
                     .cloned()
                     .collect();
-                Ok(WatchStart { replay, current: Vec::new(), revision, live })
+                Ok(WatchStart {
+                    replay,
+                    current: Vec::new(),
+                    revision,
+                    live,
+                })
             }
         }
     }
@@ -318,7 +382,10 @@ mod tests {
 
     #[test]
     fn prefixes_split_resources() {
-        assert_eq!(prefix_of("/registry/pods/default/a"), Some("/registry/pods/"));
+        assert_eq!(
+            prefix_of("/registry/pods/default/a"),
+            Some("/registry/pods/")
+        );
         assert_eq!(prefix_of("/registry/nodes/n1"), Some("/registry/nodes/"));
         assert_eq!(prefix_of("/other/x"), None);
     }

@@ -59,19 +59,63 @@ const YAML: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  lab
 
 /// Endpoints and the body that fits them: collection path, object path, body.
 const FITS: &[(&str, &str, &str)] = &[
-    ("/api/v1/namespaces/{ns}/configmaps", "/api/v1/namespaces/{ns}/configmaps/{name}", CONFIGMAP),
-    ("/api/v1/namespaces/{ns}/pods", "/api/v1/namespaces/{ns}/pods/{name}", POD),
-    ("/api/v1/namespaces/{ns}/services", "/api/v1/namespaces/{ns}/services/{name}", SERVICE),
+    (
+        "/api/v1/namespaces/{ns}/configmaps",
+        "/api/v1/namespaces/{ns}/configmaps/{name}",
+        CONFIGMAP,
+    ),
+    (
+        "/api/v1/namespaces/{ns}/pods",
+        "/api/v1/namespaces/{ns}/pods/{name}",
+        POD,
+    ),
+    (
+        "/api/v1/namespaces/{ns}/services",
+        "/api/v1/namespaces/{ns}/services/{name}",
+        SERVICE,
+    ),
     ("/api/v1/namespaces", "/api/v1/namespaces/{name}", NAMESPACE),
     ("/api/v1/nodes", "/api/v1/nodes/{name}", NODE),
-    ("/apis/apps/v1/namespaces/{ns}/deployments", "/apis/apps/v1/namespaces/{ns}/deployments/{name}", DEPLOYMENT),
-    ("/apis/apps/v1/namespaces/{ns}/statefulsets", "/apis/apps/v1/namespaces/{ns}/statefulsets/{name}", STATEFULSET),
-    ("/apis/batch/v1/namespaces/{ns}/cronjobs", "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}", CRONJOB),
-    ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}", LEASE),
-    ("/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices", "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices/{name}", SLICE),
-    ("/apis/rbac.authorization.k8s.io/v1/clusterroles", "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}", CLUSTER_ROLE),
-    ("/apis/apps/v1/namespaces/{ns}/controllerrevisions", "/apis/apps/v1/namespaces/{ns}/controllerrevisions/{name}", REVISION),
-    ("/api/v1/namespaces/{ns}/secrets", "/api/v1/namespaces/{ns}/secrets/{name}", SECRET),
+    (
+        "/apis/apps/v1/namespaces/{ns}/deployments",
+        "/apis/apps/v1/namespaces/{ns}/deployments/{name}",
+        DEPLOYMENT,
+    ),
+    (
+        "/apis/apps/v1/namespaces/{ns}/statefulsets",
+        "/apis/apps/v1/namespaces/{ns}/statefulsets/{name}",
+        STATEFULSET,
+    ),
+    (
+        "/apis/batch/v1/namespaces/{ns}/cronjobs",
+        "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}",
+        CRONJOB,
+    ),
+    (
+        "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases",
+        "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}",
+        LEASE,
+    ),
+    (
+        "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+        "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices/{name}",
+        SLICE,
+    ),
+    (
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
+        CLUSTER_ROLE,
+    ),
+    (
+        "/apis/apps/v1/namespaces/{ns}/controllerrevisions",
+        "/apis/apps/v1/namespaces/{ns}/controllerrevisions/{name}",
+        REVISION,
+    ),
+    (
+        "/api/v1/namespaces/{ns}/secrets",
+        "/api/v1/namespaces/{ns}/secrets/{name}",
+        SECRET,
+    ),
 ];
 
 /// Subresource paths and the body that fits them.
@@ -80,8 +124,14 @@ const SUBRESOURCES: &[(&str, &str)] = &[
     ("/api/v1/namespaces/{ns}/pods/{name}/binding", BINDING),
     ("/api/v1/namespaces/{ns}/pods/{name}/eviction", EVICTION),
     ("/api/v1/namespaces/{ns}/bindings", BINDING),
-    ("/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale", SCALE),
-    ("/apis/apps/v1/namespaces/{ns}/deployments/{name}/status", DEPLOYMENT),
+    (
+        "/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale",
+        SCALE,
+    ),
+    (
+        "/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
+        DEPLOYMENT,
+    ),
     ("/api/v1/namespaces/{name}/finalize", NAMESPACE),
     ("/api/v1/namespaces/{name}/status", NAMESPACE),
     ("/api/v1/nodes/{name}/status", NODE),
@@ -89,15 +139,61 @@ const SUBRESOURCES: &[(&str, &str)] = &[
 
 /// Fragments the mutations splice in.
 const TOKENS: &[&str] = &[
-    "{", "}", "[", "]", "\"", ",", ":", "null", "-1", "1e400", "\"\\u0000\"", "{\"a\":", "true", "18446744073709551616",
-    "\"Bad_Name\"", "\n- ", ": &a [*a]", "\"metadata\":[]", "\"status\":\"x\"", "\"spec\":7", "{\"op\":\"remove\",\"path\":\"/\"}",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    ",",
+    ":",
+    "null",
+    "-1",
+    "1e400",
+    "\"\\u0000\"",
+    "{\"a\":",
+    "true",
+    "18446744073709551616",
+    "\"Bad_Name\"",
+    "\n- ",
+    ": &a [*a]",
+    "\"metadata\":[]",
+    "\"status\":\"x\"",
+    "\"spec\":7",
+    "{\"op\":\"remove\",\"path\":\"/\"}",
 ];
 
 /// Names (the bodies use `a`) and query values the requests use.
-const NAMES: &[&str] = &["a", "a", "a", "web", "default", "kube-system", "kubernetes", "Bad_Name", "", "..", "a/b", "%zz", "\u{1F600}"];
+const NAMES: &[&str] = &[
+    "a",
+    "a",
+    "a",
+    "web",
+    "default",
+    "kube-system",
+    "kubernetes",
+    "Bad_Name",
+    "",
+    "..",
+    "a/b",
+    "%zz",
+    "\u{1F600}",
+];
 const VALUES: &[&str] = &[
-    "", "0", "1", "abc", "-1", "1e3", "All", "Foreground", "a in (b", "a=b,c!=d", "app=web", "metadata.name=a", "spec.nope=x",
-    "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiIuLi8ifQ==", "%",
+    "",
+    "0",
+    "1",
+    "abc",
+    "-1",
+    "1e3",
+    "All",
+    "Foreground",
+    "a in (b",
+    "a=b,c!=d",
+    "app=web",
+    "metadata.name=a",
+    "spec.nope=x",
+    "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiIuLi8ifQ==",
+    "%",
 ];
 
 fn mutated(rng: &mut Rng, body: &str) -> Vec<u8> {
@@ -127,7 +223,10 @@ fn mutated(rng: &mut Rng, body: &str) -> Vec<u8> {
 
 /// Index of `item` in one of the harness's tables.
 fn index(table: &[&str], item: &str) -> u8 {
-    let i = table.iter().position(|x| *x == item).unwrap_or_else(|| panic!("{item:?} is not in the table"));
+    let i = table
+        .iter()
+        .position(|x| *x == item)
+        .unwrap_or_else(|| panic!("{item:?} is not in the table"));
     u8::try_from(i).expect("small table")
 }
 
@@ -142,7 +241,11 @@ struct Req<'a> {
 fn encode(rng: &mut Rng, out: &mut Vec<u8>, req: &Req<'_>, name: &str) {
     out.push(index(METHODS, req.method));
     out.push(index(PATHS, req.path));
-    let namespaces = if rng.below(4) == 0 { NAMESPACES.len() } else { 1 };
+    let namespaces = if rng.below(4) == 0 {
+        NAMESPACES.len()
+    } else {
+        1
+    };
     out.push(u8::try_from(rng.below(namespaces)).expect("small table"));
     let queries = if rng.below(3) == 0 { QUERIES.len() } else { 1 };
     out.push(u8::try_from(rng.below(queries)).expect("small table"));
@@ -152,28 +255,86 @@ fn encode(rng: &mut Rng, out: &mut Vec<u8>, req: &Req<'_>, name: &str) {
         out.push(u8::try_from(bytes.len()).expect("at most 255"));
         out.extend_from_slice(bytes);
     }
-    out.extend_from_slice(&u16::try_from(req.body.len()).expect("small body").to_le_bytes());
+    out.extend_from_slice(
+        &u16::try_from(req.body.len())
+            .expect("small body")
+            .to_le_bytes(),
+    );
     out.extend_from_slice(&req.body);
 }
 
 /// One input in the fuzz target's format: create an object, then act on it.
 fn input(rng: &mut Rng) -> Vec<u8> {
     let (collection, object, body) = FITS[rng.below(FITS.len())];
-    let name = if rng.below(5) == 0 { rng.pick(NAMES) } else { "a" };
-    let json = |rng: &mut Rng| if rng.below(8) == 0 { rng.pick(CONTENT_TYPES) } else { "application/json" };
+    let name = if rng.below(5) == 0 {
+        rng.pick(NAMES)
+    } else {
+        "a"
+    };
+    let json = |rng: &mut Rng| {
+        if rng.below(8) == 0 {
+            rng.pick(CONTENT_TYPES)
+        } else {
+            "application/json"
+        }
+    };
     let mut out = Vec::new();
-    let create = Req { method: "POST", path: collection, content_type: json(rng), body: mutated(rng, body) };
+    let create = Req {
+        method: "POST",
+        path: collection,
+        content_type: json(rng),
+        body: mutated(rng, body),
+    };
     encode(rng, &mut out, &create, name);
     for _ in 0..rng.below(request_input::MAX_REQUESTS) {
-        let (path, fit) = if rng.below(3) == 0 { SUBRESOURCES[rng.below(SUBRESOURCES.len())] } else { (object, body) };
+        let (path, fit) = if rng.below(3) == 0 {
+            SUBRESOURCES[rng.below(SUBRESOURCES.len())]
+        } else {
+            (object, body)
+        };
         let req = match rng.below(9) {
-            0 | 1 => Req { method: "GET", path, content_type: "", body: Vec::new() },
-            2 => Req { method: "GET", path: collection, content_type: "", body: Vec::new() },
-            3 => Req { method: "PUT", path, content_type: json(rng), body: mutated(rng, fit) },
-            4 => Req { method: "POST", path, content_type: json(rng), body: mutated(rng, fit) },
-            5 => Req { method: "PATCH", path, content_type: "application/merge-patch+json", body: mutated(rng, MERGE_PATCH) },
-            6 => Req { method: "PATCH", path, content_type: "application/json-patch+json", body: mutated(rng, JSON_PATCH) },
-            7 => Req { method: "DELETE", path, content_type: json(rng), body: mutated(rng, DELETE_OPTIONS) },
+            0 | 1 => Req {
+                method: "GET",
+                path,
+                content_type: "",
+                body: Vec::new(),
+            },
+            2 => Req {
+                method: "GET",
+                path: collection,
+                content_type: "",
+                body: Vec::new(),
+            },
+            3 => Req {
+                method: "PUT",
+                path,
+                content_type: json(rng),
+                body: mutated(rng, fit),
+            },
+            4 => Req {
+                method: "POST",
+                path,
+                content_type: json(rng),
+                body: mutated(rng, fit),
+            },
+            5 => Req {
+                method: "PATCH",
+                path,
+                content_type: "application/merge-patch+json",
+                body: mutated(rng, MERGE_PATCH),
+            },
+            6 => Req {
+                method: "PATCH",
+                path,
+                content_type: "application/json-patch+json",
+                body: mutated(rng, JSON_PATCH),
+            },
+            7 => Req {
+                method: "DELETE",
+                path,
+                content_type: json(rng),
+                body: mutated(rng, DELETE_OPTIONS),
+            },
             _ => Req {
                 method: rng.pick(METHODS),
                 path: rng.pick(PATHS),
@@ -202,7 +363,10 @@ fn fail_on_any_panic() -> &'static AtomicBool {
 
 /// Run one input on a fresh server, as the fuzz target does.
 fn run(data: &[u8]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     runtime.block_on(async {
         let router = request_input::app(dir.path()).await;
@@ -228,7 +392,10 @@ fn pseudo_random_requests_never_hurt() {
             std::fs::write(dir.join(format!("seed-{i:04}")), &data).expect("write a seed");
         }
         run(&data);
-        assert!(!panicked.load(Ordering::SeqCst), "input {i} panicked: {data:?}");
+        assert!(
+            !panicked.load(Ordering::SeqCst),
+            "input {i} panicked: {data:?}"
+        );
     }
 }
 
@@ -237,15 +404,32 @@ fn empty_and_tiny_inputs_decode() {
     assert!(request_input::requests(&[]).is_empty());
     let one = request_input::requests(&[0]);
     assert_eq!(one.len(), 1);
-    assert_eq!((one[0].method().as_str(), one[0].uri().path()), ("GET", "/api/v1/namespaces/default/configmaps"));
+    assert_eq!(
+        (one[0].method().as_str(), one[0].uri().path()),
+        ("GET", "/api/v1/namespaces/default/configmaps")
+    );
     run(&[0xff; 64]);
 }
 
-async fn send(router: &axum::Router, method: &str, uri: &str, body: Body) -> (u16, serde_json::Value) {
-    let req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, "application/json").body(body).expect("request");
-    let resp = tower::ServiceExt::oneshot(router.clone(), req).await.expect("infallible");
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Body,
+) -> (u16, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("request");
+    let resp = tower::ServiceExt::oneshot(router.clone(), req)
+        .await
+        .expect("infallible");
     let code = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
     (code, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
@@ -254,7 +438,17 @@ async fn methods_a_path_does_not_serve_are_405() {
     let dir = tempfile::tempdir().expect("temp dir");
     let router = request_input::app(dir.path()).await;
     let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#;
-    assert_eq!(send(&router, "POST", "/api/v1/namespaces/default/configmaps", Body::from(cm)).await.0, 201);
+    assert_eq!(
+        send(
+            &router,
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Body::from(cm)
+        )
+        .await
+        .0,
+        201
+    );
     for (method, uri) in [
         ("PUT", "/api/v1/namespaces/default/configmaps"),
         ("PATCH", "/api/v1/namespaces/default/configmaps"),
@@ -263,7 +457,11 @@ async fn methods_a_path_does_not_serve_are_405() {
         ("OPTIONS", "/api/v1/namespaces/default/configmaps/a"),
     ] {
         let (code, status) = send(&router, method, uri, Body::from(cm)).await;
-        assert_eq!((code, status["reason"].as_str()), (405, Some("MethodNotAllowed")), "{method} {uri}: {status}");
+        assert_eq!(
+            (code, status["reason"].as_str()),
+            (405, Some("MethodNotAllowed")),
+            "{method} {uri}: {status}"
+        );
     }
 }
 
@@ -278,7 +476,21 @@ async fn oversized_bodies_are_read_to_the_end_before_the_413() {
         Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 64 * 1024]))
     });
     let body = Body::from_stream(futures::stream::iter(chunks));
-    let (code, status) = send(&router, "POST", "/api/v1/namespaces/default/configmaps", body).await;
-    assert_eq!((code, status["reason"].as_str()), (413, Some("RequestEntityTooLarge")), "{status}");
-    assert_eq!(read.load(Ordering::SeqCst), 80 * 64 * 1024, "the whole 5 MiB body was read, so the client gets the 413");
+    let (code, status) = send(
+        &router,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        body,
+    )
+    .await;
+    assert_eq!(
+        (code, status["reason"].as_str()),
+        (413, Some("RequestEntityTooLarge")),
+        "{status}"
+    );
+    assert_eq!(
+        read.load(Ordering::SeqCst),
+        80 * 64 * 1024,
+        "the whole 5 MiB body was read, so the client gets the 413"
+    );
 }

@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
+use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::Resource;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +44,12 @@ where
     /// An informer over every object `api` can see.
     pub fn new(api: Api<K>) -> Self {
         let (store, writer) = reflector::store();
-        Informer { api, store, writer, subscribers: Vec::new() }
+        Informer {
+            api,
+            store,
+            writer,
+            subscribers: Vec::new(),
+        }
     }
 
     /// A read handle on the cache, shared by every subscriber.
@@ -68,8 +73,15 @@ where
     }
 
     async fn drive(self) {
-        let Informer { api, store, mut writer, mut subscribers } = self;
-        let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
+        let Informer {
+            api,
+            store,
+            mut writer,
+            mut subscribers,
+        } = self;
+        let mut events = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
         let mut before: Vec<Arc<K>> = Vec::new();
         while let Some(event) = events.next().await {
             let event = match event {
@@ -81,13 +93,20 @@ where
             };
             writer.apply_watcher_event(&event);
             match event {
-                watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => notify(&mut subscribers, &obj).await,
+                watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => {
+                    notify(&mut subscribers, &obj).await
+                }
                 watcher::Event::Init => before = store.state(),
                 watcher::Event::InitApply(_) => {}
                 watcher::Event::InitDone => {
                     let now = store.state();
-                    let present: HashSet<ObjectRef<K>> = now.iter().map(|o| ObjectRef::from_obj(o.as_ref())).collect();
-                    let vanished = before.drain(..).filter(|o| !present.contains(&ObjectRef::from_obj(o.as_ref())));
+                    let present: HashSet<ObjectRef<K>> = now
+                        .iter()
+                        .map(|o| ObjectRef::from_obj(o.as_ref()))
+                        .collect();
+                    let vanished = before
+                        .drain(..)
+                        .filter(|o| !present.contains(&ObjectRef::from_obj(o.as_ref())));
                     for obj in now.iter().cloned().chain(vanished.collect::<Vec<_>>()) {
                         notify(&mut subscribers, obj.as_ref()).await;
                     }

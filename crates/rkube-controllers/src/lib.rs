@@ -59,5 +59,9 @@ pub fn is_conflict(e: &kube::Error) -> bool {
 /// How soon a failed reconcile is retried: quickly after a conflict (the cache is about to
 /// catch up), more slowly otherwise.
 pub fn retry_delay(conflict: bool) -> Duration {
-    if conflict { Duration::from_millis(200) } else { Duration::from_secs(2) }
+    if conflict {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(2)
+    }
 }

@@ -55,7 +55,11 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
     if ns.metadata.deletion_timestamp.is_none() {
         return Ok(Action::await_change());
     }
-    let holds = ns.spec.as_ref().and_then(|s| s.finalizers.as_ref()).is_some_and(|f| f.iter().any(|x| x == FINALIZER));
+    let holds = ns
+        .spec
+        .as_ref()
+        .and_then(|s| s.finalizers.as_ref())
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
     if !holds {
         return Ok(Action::await_change());
     }
@@ -81,7 +85,8 @@ async fn delete_contents(client: &Client, ns: &str) -> Result<usize, Error> {
             }
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
             if caps.supports_operation(verbs::DELETE_COLLECTION) {
-                api.delete_collection(&DeleteParams::background(), &ListParams::default()).await?;
+                api.delete_collection(&DeleteParams::background(), &ListParams::default())
+                    .await?;
             }
             remaining += api.list(&ListParams::default()).await?.items.len();
         }

@@ -6,15 +6,18 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{Selector, SelectorExt};
-use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// The owner reference marked `controller: true`, if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.as_deref()?.iter().find(|r| r.controller == Some(true))
+    meta.owner_references
+        .as_deref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
 }
 
 /// The reference a controller puts on what it creates or adopts (`metav1.NewControllerRef`).
@@ -32,7 +35,11 @@ pub fn controller_ref(api_version: &str, kind: &str, meta: &ObjectMeta) -> Owner
 /// Whether `owner` (by group and kind) is the controller behind `meta`, and its name.
 pub fn controller_name<'a>(meta: &'a ObjectMeta, group: &str, kind: &str) -> Option<&'a str> {
     let owner = controller_of(meta)?;
-    let owner_group = owner.api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+    let owner_group = owner
+        .api_version
+        .split_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("");
     (owner.kind == kind && owner_group == group).then_some(owner.name.as_str())
 }
 
@@ -64,13 +71,20 @@ pub enum Claim {
 
 /// The claim decision for `candidate`, given the controller's uid, whether it is being deleted,
 /// and whether its selector matches the candidate's labels.
-pub fn claim(owner_uid: &str, owner_deleting: bool, candidate: &ObjectMeta, selected: bool) -> Claim {
+pub fn claim(
+    owner_uid: &str,
+    owner_deleting: bool,
+    candidate: &ObjectMeta,
+    selected: bool,
+) -> Claim {
     match controller_of(candidate) {
         Some(r) if r.uid != owner_uid => Claim::Ignore,
         Some(_) if selected => Claim::Owned,
         Some(_) if owner_deleting => Claim::Ignore,
         Some(_) => Claim::Release,
-        None if owner_deleting || !selected || candidate.deletion_timestamp.is_some() => Claim::Ignore,
+        None if owner_deleting || !selected || candidate.deletion_timestamp.is_some() => {
+            Claim::Ignore
+        }
         None => Claim::Adopt,
     }
 }
@@ -84,9 +98,17 @@ pub fn adopt_patch(candidate: &ObjectMeta, owner: OwnerReference) -> Value {
 
 /// The merge patch dropping `owner_uid` from `candidate`'s references, conditional on its resourceVersion.
 pub fn release_patch(candidate: &ObjectMeta, owner_uid: &str) -> Value {
-    let refs: Vec<&OwnerReference> =
-        candidate.owner_references.iter().flatten().filter(|r| r.uid != owner_uid).collect();
-    let refs = if refs.is_empty() { Value::Null } else { json!(refs) };
+    let refs: Vec<&OwnerReference> = candidate
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|r| r.uid != owner_uid)
+        .collect();
+    let refs = if refs.is_empty() {
+        Value::Null
+    } else {
+        json!(refs)
+    };
     json!({ "metadata": { "resourceVersion": candidate.resource_version, "ownerReferences": refs } })
 }
 
@@ -95,7 +117,10 @@ pub async fn patch_owner<K>(api: &Api<K>, name: &str, patch: &Value) -> Result<(
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
-    match api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await {
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
         Err(e) => Err(e),
@@ -120,13 +145,31 @@ mod tests {
 
     #[test]
     fn claim_follows_controller_ref_manager() {
-        assert_eq!(claim("me", false, &meta(Some(("me", true)), false), true), Claim::Owned);
-        assert_eq!(claim("me", true, &meta(Some(("me", true)), false), true), Claim::Owned);
-        assert_eq!(claim("me", false, &meta(Some(("me", true)), false), false), Claim::Release);
-        assert_eq!(claim("me", true, &meta(Some(("me", true)), false), false), Claim::Ignore);
-        assert_eq!(claim("me", false, &meta(Some(("other", true)), false), true), Claim::Ignore);
+        assert_eq!(
+            claim("me", false, &meta(Some(("me", true)), false), true),
+            Claim::Owned
+        );
+        assert_eq!(
+            claim("me", true, &meta(Some(("me", true)), false), true),
+            Claim::Owned
+        );
+        assert_eq!(
+            claim("me", false, &meta(Some(("me", true)), false), false),
+            Claim::Release
+        );
+        assert_eq!(
+            claim("me", true, &meta(Some(("me", true)), false), false),
+            Claim::Ignore
+        );
+        assert_eq!(
+            claim("me", false, &meta(Some(("other", true)), false), true),
+            Claim::Ignore
+        );
         assert_eq!(claim("me", false, &meta(None, false), true), Claim::Adopt);
-        assert_eq!(claim("me", false, &meta(Some(("other", false)), false), true), Claim::Adopt);
+        assert_eq!(
+            claim("me", false, &meta(Some(("other", false)), false), true),
+            Claim::Adopt
+        );
         assert_eq!(claim("me", false, &meta(None, false), false), Claim::Ignore);
         assert_eq!(claim("me", true, &meta(None, false), true), Claim::Ignore);
         assert_eq!(claim("me", false, &meta(None, true), true), Claim::Ignore);
@@ -135,13 +178,27 @@ mod tests {
     #[test]
     fn patches_keep_other_owners_and_carry_the_resource_version() {
         let m = meta(Some(("other", false)), false);
-        let owner = OwnerReference { uid: "me".into(), controller: Some(true), ..Default::default() };
+        let owner = OwnerReference {
+            uid: "me".into(),
+            controller: Some(true),
+            ..Default::default()
+        };
         let adopt = adopt_patch(&m, owner);
         assert_eq!(adopt["metadata"]["resourceVersion"], "7");
-        assert_eq!(adopt["metadata"]["ownerReferences"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            adopt["metadata"]["ownerReferences"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
         let released = release_patch(&m, "other");
         assert_eq!(released["metadata"]["ownerReferences"], Value::Null);
-        assert_eq!(release_patch(&m, "me")["metadata"]["ownerReferences"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            release_patch(&m, "me")["metadata"]["ownerReferences"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ use k8s_openapi::api::core::v1::{Pod, PodCondition};
 
 /// The pod's phase, empty when unset.
 pub fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
 }
 
 /// Finished pods (Succeeded or Failed) no longer count as replicas.
@@ -26,7 +29,12 @@ pub fn is_terminating(pod: &Pod) -> bool {
 
 /// The pod's `Ready` condition, if reported.
 pub fn ready_condition(pod: &Pod) -> Option<&PodCondition> {
-    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
 }
 
 /// Whether the kubelet reports the pod Ready.
@@ -36,7 +44,10 @@ pub fn is_ready(pod: &Pod) -> bool {
 
 /// When the pod became ready, if it is ready and the time is known.
 pub fn ready_since(pod: &Pod) -> Option<Timestamp> {
-    ready_condition(pod).filter(|c| c.status == "True").and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0)
+    ready_condition(pod)
+        .filter(|c| c.status == "True")
+        .and_then(|c| c.last_transition_time.as_ref())
+        .map(|t| t.0)
 }
 
 /// Whether the pod has been ready for at least `min_ready_seconds` at `now` (`podutil.IsPodAvailable`).
@@ -47,7 +58,8 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
     if min_ready_seconds <= 0 {
         return true;
     }
-    ready_since(pod).is_some_and(|since| available_at(since, min_ready_seconds) < now.as_nanosecond())
+    ready_since(pod)
+        .is_some_and(|since| available_at(since, min_ready_seconds) < now.as_nanosecond())
 }
 
 /// The instant (in nanoseconds since the epoch) after which a pod ready since `since` is available.
@@ -84,14 +96,20 @@ pub(crate) mod tests {
         assert!(is_available(&p, 0, at("2026-01-01T00:00:00Z")));
         assert!(!is_available(&p, 10, at("2026-01-01T00:00:10Z")));
         assert!(is_available(&p, 10, at("2026-01-01T00:00:10.5Z")));
-        assert!(!is_available(&pod("b", "Running", None), 0, at("2026-01-01T00:00:10Z")));
+        assert!(!is_available(
+            &pod("b", "Running", None),
+            0,
+            at("2026-01-01T00:00:10Z")
+        ));
     }
 
     #[test]
     fn active_and_terminating() {
         let mut p = pod("a", "Running", None);
         assert!(is_active(&p) && !is_terminating(&p));
-        p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at("2026-01-01T00:00:00Z")));
+        p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            at("2026-01-01T00:00:00Z"),
+        ));
         assert!(!is_active(&p) && is_terminating(&p));
         assert!(!is_active(&pod("b", "Succeeded", None)));
     }

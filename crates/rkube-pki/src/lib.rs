@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// Why a certificate could not be created, loaded or read.
@@ -20,7 +20,10 @@ pub enum Error {
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid certificate: {0}")]
     Parse(String),
 }
@@ -47,7 +50,10 @@ pub struct Subject {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Write `contents` to `path` readable only by the owner (keys, kubeconfigs).
@@ -83,11 +89,20 @@ impl Ca {
         dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         validity(&mut params, 3650);
         let key = KeyPair::generate()?;
         let cert = params.self_signed(&key)?;
-        Ok(Ca { pair: CertPair { cert_pem: cert.pem(), key_pem: key.serialize_pem() } })
+        Ok(Ca {
+            pair: CertPair {
+                cert_pem: cert.pem(),
+                key_pem: key.serialize_pem(),
+            },
+        })
     }
 
     /// Load `ca.crt`/`ca.key` from `dir`, creating them on first use.
@@ -97,7 +112,9 @@ impl Ca {
         if crt.exists() && key.exists() {
             let cert_pem = fs::read_to_string(&crt).map_err(io_err(&crt))?;
             let key_pem = fs::read_to_string(&key).map_err(io_err(&key))?;
-            return Ok(Ca { pair: CertPair { cert_pem, key_pem } });
+            return Ok(Ca {
+                pair: CertPair { cert_pem, key_pem },
+            });
         }
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let ca = Ca::generate(common_name)?;
@@ -116,20 +133,35 @@ impl Ca {
         let issuer = Issuer::from_ca_cert_pem(&self.pair.cert_pem, ca_key)?;
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &issuer)?;
-        Ok(CertPair { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(CertPair {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// A serving certificate valid for these DNS names and IPs (one year).
-    pub fn issue_server(&self, common_name: &str, dns_names: &[String], ips: &[IpAddr]) -> Result<CertPair> {
+    pub fn issue_server(
+        &self,
+        common_name: &str,
+        dns_names: &[String],
+        ips: &[IpAddr],
+    ) -> Result<CertPair> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         for name in dns_names {
-            params.subject_alt_names.push(SanType::DnsName(name.clone().try_into()?));
+            params
+                .subject_alt_names
+                .push(SanType::DnsName(name.clone().try_into()?));
         }
-        params.subject_alt_names.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         validity(&mut params, 365);
         self.sign(params)
@@ -144,7 +176,10 @@ impl Ca {
             dn.push(DnType::OrganizationName, org.as_str());
         }
         params.distinguished_name = dn;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         validity(&mut params, 365);
         self.sign(params)
@@ -152,7 +187,11 @@ impl Ca {
 }
 
 /// Load a certificate pair from `<stem>.crt`/`<stem>.key`, or issue and save it.
-pub fn load_or_issue(dir: &Path, stem: &str, issue: impl FnOnce() -> Result<CertPair>) -> Result<CertPair> {
+pub fn load_or_issue(
+    dir: &Path,
+    stem: &str,
+    issue: impl FnOnce() -> Result<CertPair>,
+) -> Result<CertPair> {
     let crt = dir.join(format!("{stem}.crt"));
     let key = dir.join(format!("{stem}.key"));
     if crt.exists() && key.exists() {
@@ -168,7 +207,8 @@ pub fn load_or_issue(dir: &Path, stem: &str, issue: impl FnOnce() -> Result<Cert
 
 /// The subject of a DER client certificate, for authentication.
 pub fn subject_of(der: &[u8]) -> Result<Subject> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| Error::Parse(e.to_string()))?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| Error::Parse(e.to_string()))?;
     let subject = cert.subject();
     let common_name = subject
         .iter_common_name()
@@ -176,9 +216,15 @@ pub fn subject_of(der: &[u8]) -> Result<Subject> {
         .and_then(|cn| cn.as_str().ok())
         .unwrap_or_default()
         .to_string();
-    let organizations =
-        subject.iter_organization().filter_map(|o| o.as_str().ok()).map(str::to_string).collect();
-    Ok(Subject { common_name, organizations })
+    let organizations = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok())
+        .map(str::to_string)
+        .collect();
+    Ok(Subject {
+        common_name,
+        organizations,
+    })
 }
 
 #[cfg(test)]
@@ -193,18 +239,34 @@ mod tests {
     #[test]
     fn client_certificate_carries_user_and_groups() {
         let ca = Ca::generate("test-ca").expect("ca");
-        let subject = Subject { common_name: "system:admin".into(), organizations: vec!["system:masters".into()] };
+        let subject = Subject {
+            common_name: "system:admin".into(),
+            organizations: vec!["system:masters".into()],
+        };
         let pair = ca.issue_client(&subject).expect("client");
-        assert_eq!(subject_of(&der_of(&pair.cert_pem)).expect("subject"), subject);
+        assert_eq!(
+            subject_of(&der_of(&pair.cert_pem)).expect("subject"),
+            subject
+        );
     }
 
     #[test]
     fn ca_is_created_once_and_reloaded() {
         let dir = tempfile::tempdir().expect("tmp");
-        let first = Ca::load_or_create(dir.path(), "ca").expect("create").cert_pem().to_string();
-        let second = Ca::load_or_create(dir.path(), "ca").expect("load").cert_pem().to_string();
+        let first = Ca::load_or_create(dir.path(), "ca")
+            .expect("create")
+            .cert_pem()
+            .to_string();
+        let second = Ca::load_or_create(dir.path(), "ca")
+            .expect("load")
+            .cert_pem()
+            .to_string();
         assert_eq!(first, second);
-        let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(dir.path().join("ca.key")).expect("meta").permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &fs::metadata(dir.path().join("ca.key"))
+                .expect("meta")
+                .permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -212,12 +274,17 @@ mod tests {
     fn server_certificate_lists_its_names() {
         let ca = Ca::generate("ca").expect("ca");
         let ip: IpAddr = [127, 0, 0, 1].into();
-        let pair = ca.issue_server("kube-apiserver", &["kubernetes.default.svc".into()], &[ip]).expect("server");
+        let pair = ca
+            .issue_server("kube-apiserver", &["kubernetes.default.svc".into()], &[ip])
+            .expect("server");
         let der = der_of(&pair.cert_pem);
         let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("parse");
         let san = cert.subject_alternative_name().expect("ext").expect("san");
         let text = format!("{:?}", san.value.general_names);
         assert!(text.contains("kubernetes.default.svc"), "{text}");
-        assert!(text.contains("127.0.0.1") || text.contains("[127, 0, 0, 1]"), "{text}");
+        assert!(
+            text.contains("127.0.0.1") || text.contains("[127, 0, 0, 1]"),
+            "{text}"
+        );
     }
 }

@@ -14,13 +14,19 @@ const MAX_DEPTH: usize = 64;
 pub fn decode(body: &[u8]) -> Result<Value> {
     let envelope = body.strip_prefix(MAGIC.as_slice()).ok_or(Error::Magic)?;
     let unknown = Unknown::parse(envelope)?;
-    if !unknown.content_encoding.is_empty() || !matches!(unknown.content_type.as_str(), "" | MEDIA_TYPE) {
-        return Err(Error::Encoding { encoding: unknown.content_encoding, content_type: unknown.content_type });
+    if !unknown.content_encoding.is_empty()
+        || !matches!(unknown.content_type.as_str(), "" | MEDIA_TYPE)
+    {
+        return Err(Error::Encoding {
+            encoding: unknown.content_encoding,
+            content_type: unknown.content_type,
+        });
     }
-    let root = schema::root(&unknown.api_version, &unknown.kind).ok_or_else(|| Error::UnknownKind {
-        api_version: unknown.api_version.clone(),
-        kind: unknown.kind.clone(),
-    })?;
+    let root =
+        schema::root(&unknown.api_version, &unknown.kind).ok_or_else(|| Error::UnknownKind {
+            api_version: unknown.api_version.clone(),
+            kind: unknown.kind.clone(),
+        })?;
     let mut object = Map::new();
     object.insert("apiVersion".into(), Value::String(unknown.api_version));
     object.insert("kind".into(), Value::String(unknown.kind));
@@ -48,7 +54,9 @@ impl<'a> Unknown<'a> {
                 (1, Wire::Len(type_meta)) => {
                     for item in Fields::new(type_meta) {
                         match item? {
-                            (1, Wire::Len(s)) => out.api_version = text(UNKNOWN, "typeMeta.apiVersion", s)?,
+                            (1, Wire::Len(s)) => {
+                                out.api_version = text(UNKNOWN, "typeMeta.apiVersion", s)?
+                            }
                             (2, Wire::Len(s)) => out.kind = text(UNKNOWN, "typeMeta.kind", s)?,
                             _ => {}
                         }
@@ -57,7 +65,13 @@ impl<'a> Unknown<'a> {
                 (2, Wire::Len(raw)) => out.raw = raw,
                 (3, Wire::Len(s)) => out.content_encoding = text(UNKNOWN, "contentEncoding", s)?,
                 (4, Wire::Len(s)) => out.content_type = text(UNKNOWN, "contentType", s)?,
-                (1..=4, w) => return Err(Error::WireType { message: UNKNOWN, field: "envelope", wire: w.number() }),
+                (1..=4, w) => {
+                    return Err(Error::WireType {
+                        message: UNKNOWN,
+                        field: "envelope",
+                        wire: w.number(),
+                    });
+                }
                 _ => {}
             }
         }
@@ -66,24 +80,40 @@ impl<'a> Unknown<'a> {
 }
 
 /// Decodes the message `name` from `buf` into `out`, merging with what `out` holds.
-fn message_into(name: &'static str, buf: &[u8], out: &mut Map<String, Value>, depth: usize) -> Result<()> {
+fn message_into(
+    name: &'static str,
+    buf: &[u8],
+    out: &mut Map<String, Value>,
+    depth: usize,
+) -> Result<()> {
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
     let message = schema::message(name).ok_or(Error::Schema(name))?;
     for item in Fields::new(buf) {
         let (tag, wire) = item?;
-        let Ok(i) = message.fields.binary_search_by_key(&tag, |f| f.tag) else { continue };
-        let Some(field) = message.fields.get(i) else { continue };
-        let at = At { message: name, field: field.json };
+        let Ok(i) = message.fields.binary_search_by_key(&tag, |f| f.tag) else {
+            continue;
+        };
+        let Some(field) = message.fields.get(i) else {
+            continue;
+        };
+        let at = At {
+            message: name,
+            field: field.json,
+        };
         match field.label {
             Label::Inline => {
-                let Ty::Msg(inner) = field.ty else { return Err(at.wire(wire)) };
+                let Ty::Msg(inner) = field.ty else {
+                    return Err(at.wire(wire));
+                };
                 message_into(inner, at.bytes(wire)?, out, depth + 1)?;
             }
             Label::One => one_into(field, at, wire, out, depth)?,
             Label::Many => {
-                let slot = out.entry(field.json).or_insert_with(|| Value::Array(Vec::new()));
+                let slot = out
+                    .entry(field.json)
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if !slot.is_array() {
                     *slot = Value::Array(Vec::new());
                 }
@@ -93,7 +123,9 @@ fn message_into(name: &'static str, buf: &[u8], out: &mut Map<String, Value>, de
             }
             Label::Map => {
                 let (key, value) = map_entry(field.ty, at, at.bytes(wire)?, depth)?;
-                let slot = out.entry(field.json).or_insert_with(|| Value::Object(Map::new()));
+                let slot = out
+                    .entry(field.json)
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if !slot.is_object() {
                     *slot = Value::Object(Map::new());
                 }
@@ -107,9 +139,17 @@ fn message_into(name: &'static str, buf: &[u8], out: &mut Map<String, Value>, de
 }
 
 /// A singular field: nested messages merge, empty strings and unset times are left out.
-fn one_into(field: &Field, at: At, wire: Wire, out: &mut Map<String, Value>, depth: usize) -> Result<()> {
+fn one_into(
+    field: &Field,
+    at: At,
+    wire: Wire,
+    out: &mut Map<String, Value>,
+    depth: usize,
+) -> Result<()> {
     if let Ty::Msg(inner) = field.ty {
-        let slot = out.entry(field.json).or_insert_with(|| Value::Object(Map::new()));
+        let slot = out
+            .entry(field.json)
+            .or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }
@@ -164,7 +204,9 @@ fn value(ty: Ty, at: At, wire: Wire, depth: usize) -> Result<Value> {
         (Ty::Int32, Wire::Varint(v)) => Value::from(v as i32),
         (Ty::Int64, Wire::Varint(v)) => Value::from(v as i64),
         (Ty::String, Wire::Len(s)) => Value::String(text(at.message, at.field, s)?),
-        (Ty::Bytes, Wire::Len(b)) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        (Ty::Bytes, Wire::Len(b)) => {
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+        }
         (Ty::Msg(inner), Wire::Len(b)) => {
             let mut nested = Map::new();
             message_into(inner, b, &mut nested, depth + 1)?;
@@ -188,7 +230,8 @@ fn value(ty: Ty, at: At, wire: Wire, depth: usize) -> Result<Value> {
             if raw.is_empty() {
                 Value::Null
             } else {
-                serde_json::from_slice(raw).map_err(|e| at.invalid(format!("embedded object is not JSON: {e}")))?
+                serde_json::from_slice(raw)
+                    .map_err(|e| at.invalid(format!("embedded object is not JSON: {e}")))?
             }
         }
         (_, w) => return Err(at.wire(w)),
@@ -202,11 +245,17 @@ fn timestamp(at: At, buf: &[u8], micro: bool) -> Result<Value> {
     }
     let f = scalar_fields(at, buf)?;
     let nanos = if micro { f.int(2) } else { 0 };
-    let nanos = i32::try_from(nanos).ok().filter(|n| (0..1_000_000_000).contains(n));
+    let nanos = i32::try_from(nanos)
+        .ok()
+        .filter(|n| (0..1_000_000_000).contains(n));
     let time = nanos
         .and_then(|n| jiff::Timestamp::new(f.int(1), n).ok())
         .ok_or_else(|| at.invalid("timestamp out of range".into()))?;
-    let format = if micro { "%Y-%m-%dT%H:%M:%S%.6fZ" } else { "%Y-%m-%dT%H:%M:%SZ" };
+    let format = if micro {
+        "%Y-%m-%dT%H:%M:%S%.6fZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%SZ"
+    };
     Ok(Value::String(time.strftime(format).to_string()))
 }
 
@@ -214,12 +263,19 @@ fn timestamp(at: At, buf: &[u8], micro: bool) -> Result<Value> {
 struct Scalars<'a>(Vec<(u32, Wire<'a>)>);
 
 fn scalar_fields<'a>(at: At, buf: &'a [u8]) -> Result<Scalars<'a>> {
-    Fields::new(buf).collect::<Result<Vec<_>>>().map(Scalars).map_err(|e| at.invalid(e.to_string()))
+    Fields::new(buf)
+        .collect::<Result<Vec<_>>>()
+        .map(Scalars)
+        .map_err(|e| at.invalid(e.to_string()))
 }
 
 impl<'a> Scalars<'a> {
     fn last(&self, tag: u32) -> Option<Wire<'a>> {
-        self.0.iter().rev().find(|(t, _)| *t == tag).map(|(_, w)| *w)
+        self.0
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, w)| *w)
     }
 
     fn int(&self, tag: u32) -> i64 {
@@ -242,8 +298,11 @@ impl<'a> Scalars<'a> {
 }
 
 fn text(message: &'static str, field: &'static str, bytes: &[u8]) -> Result<String> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| Error::Value { message, field, reason: "string is not valid UTF-8".into() })
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Value {
+        message,
+        field,
+        reason: "string is not valid UTF-8".into(),
+    })
 }
 
 /// Where a value sits, for error messages.
@@ -255,11 +314,19 @@ struct At {
 
 impl At {
     fn wire(self, wire: Wire) -> Error {
-        Error::WireType { message: self.message, field: self.field, wire: wire.number() }
+        Error::WireType {
+            message: self.message,
+            field: self.field,
+            wire: wire.number(),
+        }
     }
 
     fn invalid(self, reason: String) -> Error {
-        Error::Value { message: self.message, field: self.field, reason }
+        Error::Value {
+            message: self.message,
+            field: self.field,
+            reason,
+        }
     }
 
     fn bytes(self, wire: Wire<'_>) -> Result<&[u8]> {

@@ -32,7 +32,9 @@ pub const MAGIC: &[u8; 4] = b"k8s\0";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The body does not start with [`MAGIC`].
-    #[error("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]")]
+    #[error(
+        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"
+    )]
     Magic,
     /// A value runs past the end of its message.
     #[error("unexpected end of protobuf data")]
@@ -48,16 +50,27 @@ pub enum Error {
     WireTypeUnsupported(u8),
     /// A known field with a wire type its type cannot have.
     #[error("{message}.{field}: wire type {wire} does not match the field's type")]
-    WireType { message: &'static str, field: &'static str, wire: u8 },
+    WireType {
+        message: &'static str,
+        field: &'static str,
+        wire: u8,
+    },
     /// A field whose bytes are not a valid value of its type.
     #[error("{message}.{field}: {reason}")]
-    Value { message: &'static str, field: &'static str, reason: String },
+    Value {
+        message: &'static str,
+        field: &'static str,
+        reason: String,
+    },
     /// The envelope names a kind this server does not accept as protobuf.
     #[error("no kind \"{kind}\" is registered for version \"{api_version}\"")]
     UnknownKind { api_version: String, kind: String },
     /// The envelope declares a compression or encoding other than plain protobuf.
     #[error("unsupported protobuf content encoding {encoding:?} / content type {content_type:?}")]
-    Encoding { encoding: String, content_type: String },
+    Encoding {
+        encoding: String,
+        content_type: String,
+    },
     /// Messages nested deeper than any Kubernetes type.
     #[error("protobuf messages are nested deeper than {0} levels")]
     TooDeep(usize),

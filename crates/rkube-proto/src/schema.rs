@@ -77,28 +77,50 @@ pub struct Root {
 
 /// A singular field.
 pub(crate) const fn one(tag: u32, json: &'static str, ty: Ty) -> Field {
-    Field { tag, json, ty, label: Label::One }
+    Field {
+        tag,
+        json,
+        ty,
+        label: Label::One,
+    }
 }
 
 /// A repeated field.
 pub(crate) const fn many(tag: u32, json: &'static str, ty: Ty) -> Field {
-    Field { tag, json, ty, label: Label::Many }
+    Field {
+        tag,
+        json,
+        ty,
+        label: Label::Many,
+    }
 }
 
 /// A `map<string, ty>` field.
 pub(crate) const fn map(tag: u32, json: &'static str, ty: Ty) -> Field {
-    Field { tag, json, ty, label: Label::Map }
+    Field {
+        tag,
+        json,
+        ty,
+        label: Label::Map,
+    }
 }
 
 /// An inline embedded message.
 pub(crate) const fn inline(tag: u32, message: &'static str) -> Field {
-    Field { tag, json: "", ty: Ty::Msg(message), label: Label::Inline }
+    Field {
+        tag,
+        json: "",
+        ty: Ty::Msg(message),
+        label: Label::Inline,
+    }
 }
 
 /// The message called `name`.
 pub fn message(name: &str) -> Option<&'static Message> {
     let all = crate::generated::MESSAGES;
-    all.binary_search_by(|m| m.name.cmp(name)).ok().and_then(|i| all.get(i))
+    all.binary_search_by(|m| m.name.cmp(name))
+        .ok()
+        .and_then(|i| all.get(i))
 }
 
 /// The message that encodes `kind` at `api_version`.
@@ -107,7 +129,11 @@ pub fn root(api_version: &str, kind: &str) -> Option<&'static Root> {
     roots
         .iter()
         .find(|r| r.api_version == api_version && r.kind == kind)
-        .or_else(|| roots.iter().find(|r| r.api_version == META_V1 && r.kind == kind))
+        .or_else(|| {
+            roots
+                .iter()
+                .find(|r| r.api_version == META_V1 && r.kind == kind)
+        })
 }
 
 /// The group version of kinds (`DeleteOptions`) every group version also serves.

@@ -98,7 +98,11 @@ pub fn varint(buf: &mut &[u8]) -> Result<u64> {
             return Ok(value);
         }
     }
-    Err(if buf.len() >= 10 { Error::VarintTooLong } else { Error::Truncated })
+    Err(if buf.len() >= 10 {
+        Error::VarintTooLong
+    } else {
+        Error::Truncated
+    })
 }
 
 #[cfg(test)]
@@ -112,8 +116,14 @@ mod tests {
         assert_eq!(buf, &[0x01]);
         let mut minus_one: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
         assert_eq!(varint(&mut minus_one).ok(), Some(u64::MAX));
-        assert!(matches!(varint(&mut &[0x80u8, 0x80][..]), Err(Error::Truncated)));
-        assert!(matches!(varint(&mut &[0xffu8; 11][..]), Err(Error::VarintTooLong)));
+        assert!(matches!(
+            varint(&mut &[0x80u8, 0x80][..]),
+            Err(Error::Truncated)
+        ));
+        assert!(matches!(
+            varint(&mut &[0xffu8; 11][..]),
+            Err(Error::VarintTooLong)
+        ));
     }
 
     #[test]
@@ -123,7 +133,13 @@ mod tests {
         assert!(matches!(items.first(), Some(Ok((1, Wire::Varint(1))))));
         assert!(matches!(items.get(1), Some(Err(Error::Truncated))));
         assert_eq!(items.len(), 2);
-        assert!(matches!(Fields::new(&[0x0b]).next(), Some(Err(Error::WireTypeUnsupported(3)))));
-        assert!(matches!(Fields::new(&[0x00]).next(), Some(Err(Error::FieldNumber(0)))));
+        assert!(matches!(
+            Fields::new(&[0x0b]).next(),
+            Some(Err(Error::WireTypeUnsupported(3)))
+        ));
+        assert!(matches!(
+            Fields::new(&[0x00]).next(),
+            Some(Err(Error::FieldNumber(0)))
+        ));
     }
 }

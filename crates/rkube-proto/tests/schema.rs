@@ -44,7 +44,9 @@ struct GenField {
 }
 
 fn norm(name: &str) -> String {
-    name.trim_start_matches("r#").replace('_', "").to_ascii_lowercase()
+    name.trim_start_matches("r#")
+        .replace('_', "")
+        .to_ascii_lowercase()
 }
 
 /// Source directories of the k8s-pb and k8s-openapi versions this crate builds with.
@@ -56,7 +58,11 @@ fn sources() -> (PathBuf, PathBuf) {
         .arg(&manifest)
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
     let dir = |name: &str| {
         let pkg = meta["packages"]
@@ -118,7 +124,9 @@ fn parse_module(module: &[String], text: &str, out: &mut BTreeMap<String, Vec<Pb
             if let Some((name, fields)) = current.take() {
                 out.insert(format!("{}.{name}", module.join(".")), fields);
             }
-        } else if let (Some((_, fields)), Some(attr)) = (current.as_mut(), line.trim().strip_prefix("#[prost(")) {
+        } else if let (Some((_, fields)), Some(attr)) =
+            (current.as_mut(), line.trim().strip_prefix("#[prost("))
+        {
             let mut decl = String::new();
             while !decl.ends_with(',') || decl.matches('<').count() != decl.matches('>').count() {
                 i += 1;
@@ -140,10 +148,16 @@ fn parse_module(module: &[String], text: &str, out: &mut BTreeMap<String, Vec<Pb
 /// The dotted k8s-pb path of the message a Rust field type names (`""` for scalars).
 fn resolve(module: &[String], ty: &str) -> String {
     let mut t = ty;
-    if let Some(rest) = t.strip_prefix("::prost::alloc::collections::BTreeMap<::prost::alloc::string::String,") {
+    if let Some(rest) =
+        t.strip_prefix("::prost::alloc::collections::BTreeMap<::prost::alloc::string::String,")
+    {
         t = rest.trim().strip_suffix('>').expect("map type");
     }
-    for wrapper in ["::core::option::Option<", "::prost::alloc::vec::Vec<", "::prost::alloc::boxed::Box<"] {
+    for wrapper in [
+        "::core::option::Option<",
+        "::prost::alloc::vec::Vec<",
+        "::prost::alloc::boxed::Box<",
+    ] {
         while let Some(rest) = t.strip_prefix(wrapper) {
             t = rest.strip_suffix('>').expect("wrapped type");
         }
@@ -154,7 +168,11 @@ fn resolve(module: &[String], ty: &str) -> String {
     let segments: Vec<&str> = t.split("::").collect();
     let up = segments.iter().take_while(|s| **s == "super").count();
     let base = &module[..module.len() - up];
-    base.iter().map(String::as_str).chain(segments[up..].iter().copied()).collect::<Vec<_>>().join(".")
+    base.iter()
+        .map(String::as_str)
+        .chain(segments[up..].iter().copied())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// JSON field names of the k8s-openapi type matching a k8s-pb message, if k8s-openapi has it.
@@ -165,12 +183,20 @@ fn openapi_names(openapi: &Path, message: &str) -> Option<Vec<String>> {
         .ok()?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_stem().is_some_and(|s| norm(&s.to_string_lossy()) == norm(name)))?;
+        .find(|p| {
+            p.file_stem()
+                .is_some_and(|s| norm(&s.to_string_lossy()) == norm(name))
+        })?;
     let text = std::fs::read_to_string(&file).expect("read k8s-openapi type");
     let names = text
         .lines()
         .filter(|l| l.contains("\" => Field::Key_"))
-        .filter_map(|l| l.trim().strip_prefix('"')?.split_once('"').map(|(n, _)| n.to_string()))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix('"')?
+                .split_once('"')
+                .map(|(n, _)| n.to_string())
+        })
         .collect();
     Some(names)
 }
@@ -183,11 +209,25 @@ fn special(path: &str) -> Option<&'static str> {
 fn ty_of(message: &str, f: &PbField) -> (String, Option<String>) {
     let kind = match f.attr.strip_prefix("btree_map = \"") {
         Some(rest) => {
-            let (key, value) = rest.split_once('"').expect("map kinds").0.split_once(", ").expect("key, value");
-            assert_eq!(key, "string", "{message}.{}: only string map keys are expected", f.name);
+            let (key, value) = rest
+                .split_once('"')
+                .expect("map kinds")
+                .0
+                .split_once(", ")
+                .expect("key, value");
+            assert_eq!(
+                key, "string",
+                "{message}.{}: only string map keys are expected",
+                f.name
+            );
             value.to_string()
         }
-        None => f.attr.split([',', ' ']).next().unwrap_or_default().to_string(),
+        None => f
+            .attr
+            .split([',', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     };
     let scalar = |s: &str| (s.to_string(), None);
     match kind.as_str() {
@@ -206,7 +246,10 @@ fn ty_of(message: &str, f: &PbField) -> (String, Option<String>) {
 
 fn tag_of(f: &PbField) -> u32 {
     let (_, rest) = f.attr.split_once("tag = \"").expect("tag");
-    rest.split('"').next().and_then(|t| t.parse().ok()).expect("numeric tag")
+    rest.split('"')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .expect("numeric tag")
 }
 
 /// The table's fields of one message; fields the JSON API does not have go to `skipped`.
@@ -217,7 +260,9 @@ fn gen_message(
     inherited: &mut HashMap<String, Vec<String>>,
     skipped: &mut Vec<String>,
 ) -> Vec<GenField> {
-    let fields = pb.get(message).unwrap_or_else(|| panic!("no k8s-pb message {message}"));
+    let fields = pb
+        .get(message)
+        .unwrap_or_else(|| panic!("no k8s-pb message {message}"));
     let json_names = openapi_names(openapi, message)
         .or_else(|| inherited.get(message).cloned())
         .unwrap_or_else(|| panic!("no k8s-openapi type for {message}"));
@@ -236,9 +281,14 @@ fn gen_message(
         let line = match by_norm.get(&norm(&f.name)) {
             Some(json) => format!("{label}({tag}, {json:?}, {ty})"),
             None => {
-                let embedded = nested.as_deref().filter(|_| label == "one").filter(|inner| {
-                    pb.get(*inner).is_some_and(|inner| inner.iter().all(|f| by_norm.contains_key(&norm(&f.name))))
-                });
+                let embedded = nested
+                    .as_deref()
+                    .filter(|_| label == "one")
+                    .filter(|inner| {
+                        pb.get(*inner).is_some_and(|inner| {
+                            inner.iter().all(|f| by_norm.contains_key(&norm(&f.name)))
+                        })
+                    });
                 match embedded {
                     Some(inner) => {
                         inherited.insert(inner.to_string(), json_names.clone());
@@ -272,8 +322,16 @@ fn roots() -> BTreeSet<(String, String)> {
     for r in rkube_api::resources::all() {
         roots.insert((r.api_version(), r.kind.to_string()));
         // `*Options` kinds of connect subresources travel as query parameters, never as bodies.
-        for s in r.subresources.iter().filter(|s| !s.kind.is_empty() && !s.kind.ends_with("Options")) {
-            let api_version = if s.api_version.is_empty() { r.api_version() } else { s.api_version.to_string() };
+        for s in r
+            .subresources
+            .iter()
+            .filter(|s| !s.kind.is_empty() && !s.kind.ends_with("Options"))
+        {
+            let api_version = if s.api_version.is_empty() {
+                r.api_version()
+            } else {
+                s.api_version.to_string()
+            };
             roots.insert((api_version, s.kind.to_string()));
         }
     }
@@ -297,19 +355,34 @@ fn generate() -> String {
         queue.extend(fields.iter().filter_map(|f| f.nested.clone()));
         messages.insert(name, fields);
     }
-    let used = |helper: &str| messages.values().flatten().any(|f| f.line.starts_with(&format!("{helper}(")));
-    let helpers: Vec<&str> = ["inline", "many", "map", "one"].into_iter().filter(|h| used(h)).collect();
+    let used = |helper: &str| {
+        messages
+            .values()
+            .flatten()
+            .any(|f| f.line.starts_with(&format!("{helper}(")))
+    };
+    let helpers: Vec<&str> = ["inline", "many", "map", "one"]
+        .into_iter()
+        .filter(|h| used(h))
+        .collect();
     let mut out = String::new();
     out.push_str("//! Generated by `tests/schema.rs` from k8s-pb and k8s-openapi; do not edit.\n");
-    out.push_str("//! `RKUBE_PROTO_BLESS=1 cargo test -p rkube-proto --test schema` regenerates it.\n");
+    out.push_str(
+        "//! `RKUBE_PROTO_BLESS=1 cargo test -p rkube-proto --test schema` regenerates it.\n",
+    );
     if !skipped.is_empty() {
-        out.push_str("//!\n//! k8s-pb fields the JSON API (k8s-openapi) does not have, left out:\n");
+        out.push_str(
+            "//!\n//! k8s-pb fields the JSON API (k8s-openapi) does not have, left out:\n",
+        );
         for s in &skipped {
             out.push_str(&format!("//! - `{s}`\n"));
         }
     }
     out.push('\n');
-    out.push_str(&format!("use crate::schema::{{Message, Root, Ty::*, {}}};\n\n", helpers.join(", ")));
+    out.push_str(&format!(
+        "use crate::schema::{{Message, Root, Ty::*, {}}};\n\n",
+        helpers.join(", ")
+    ));
     out.push_str("/// Every kind accepted as a request body.\npub static ROOTS: &[Root] = &[\n");
     for (api_version, kind) in &roots {
         let message = root_message(api_version, kind);
@@ -338,11 +411,17 @@ fn generated_schema_is_current() {
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    let first_difference = committed.lines().zip(expected.lines()).position(|(a, b)| a != b);
+    let first_difference = committed
+        .lines()
+        .zip(expected.lines())
+        .position(|(a, b)| a != b);
     assert!(
         committed == expected,
         "src/generated.rs is stale (first difference at line {}); regenerate it with \
          RKUBE_PROTO_BLESS=1 cargo test -p rkube-proto --test schema",
-        first_difference.map_or_else(|| committed.lines().count().min(expected.lines().count()) + 1, |i| i + 1)
+        first_difference.map_or_else(
+            || committed.lines().count().min(expected.lines().count()) + 1,
+            |i| i + 1
+        )
     );
 }

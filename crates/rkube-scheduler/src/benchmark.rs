@@ -14,14 +14,21 @@ use crate::testing::{node, pod};
 /// This process's resident memory in MiB.
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok());
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok());
     kb.unwrap_or(0.0) / 1024.0
 }
 
 fn run(nodes: usize, pods: usize) -> f64 {
     let mut cache = Cache::new();
     for i in 0..nodes {
-        let mut n = node(&format!("node-{i:05}")).cpu("32").memory("128Gi").label("topology.kubernetes.io/zone", &format!("zone-{}", i % 10));
+        let mut n = node(&format!("node-{i:05}"))
+            .cpu("32")
+            .memory("128Gi")
+            .label("topology.kubernetes.io/zone", &format!("zone-{}", i % 10));
         if i % 7 == 0 {
             n = n.taint("dedicated", "infra", "NoSchedule");
         }
@@ -37,7 +44,10 @@ fn run(nodes: usize, pods: usize) -> f64 {
     let began = Instant::now();
     let mut placed = 0;
     for i in 0..pods {
-        let mut p = pod(&format!("pod-{i:06}")).cpu("100m").memory("128Mi").label("app", &format!("app-{}", i % 50));
+        let mut p = pod(&format!("pod-{i:06}"))
+            .cpu("100m")
+            .memory("128Mi")
+            .label("app", &format!("app-{}", i % 50));
         p = match i % 4 {
             0 => p.spec(
                 "affinity",
@@ -59,13 +69,23 @@ fn run(nodes: usize, pods: usize) -> f64 {
         };
         let info = p.info();
         let mut state = CycleState::new();
-        if let Ok(node) = fw.schedule(&mut state, &info, cache.snapshot(), &nominations, &mut start, &mut rng) {
+        if let Ok(node) = fw.schedule(
+            &mut state,
+            &info,
+            cache.snapshot(),
+            &nominations,
+            &mut start,
+            &mut rng,
+        ) {
             cache.assume(info, &node);
             placed += 1;
         }
     }
     let rate = placed as f64 / began.elapsed().as_secs_f64();
-    println!("algorithm: {placed}/{pods} pods on {nodes} nodes at {rate:.0} pods/s (process RSS {:.0} MiB)", rss_mib());
+    println!(
+        "algorithm: {placed}/{pods} pods on {nodes} nodes at {rate:.0} pods/s (process RSS {:.0} MiB)",
+        rss_mib()
+    );
     assert_eq!(placed, pods);
     rate
 }

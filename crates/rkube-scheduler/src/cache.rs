@@ -62,7 +62,11 @@ impl Cache {
 
     /// Names of all nodes.
     pub fn node_names(&self) -> Vec<String> {
-        self.snapshot.nodes().iter().map(|n| n.name().to_string()).collect()
+        self.snapshot
+            .nodes()
+            .iter()
+            .map(|n| n.name().to_string())
+            .collect()
     }
 
     fn place(&mut self, node: &str, pod: Arc<PodInfo>) {
@@ -88,7 +92,13 @@ impl Cache {
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) -> Option<Arc<PodInfo>> {
         let node = pod.node_name().to_string();
         let previous = self.remove_pod(&pod.key);
-        self.placements.insert(pod.key.clone(), Placement { node: node.clone(), assumed: false });
+        self.placements.insert(
+            pod.key.clone(),
+            Placement {
+                node: node.clone(),
+                assumed: false,
+            },
+        );
         self.place(&node, pod);
         previous
     }
@@ -102,7 +112,13 @@ impl Cache {
     /// Places a pod this scheduler chose, before its binding is written.
     pub fn assume(&mut self, pod: Arc<PodInfo>, node: &str) {
         self.remove_pod(&pod.key);
-        self.placements.insert(pod.key.clone(), Placement { node: node.to_string(), assumed: true });
+        self.placements.insert(
+            pod.key.clone(),
+            Placement {
+                node: node.to_string(),
+                assumed: true,
+            },
+        );
         self.place(node, pod);
     }
 
@@ -186,7 +202,9 @@ mod tests {
         c.upsert_node(node("n").cpu("2").build());
         c.add_pod(pod("p").cpu("1").on("n").info());
         c.upsert_node(node("n").cpu("8").build());
-        let n = c.node("n").map(|n| (n.pods().len(), n.allocatable().milli_cpu));
+        let n = c
+            .node("n")
+            .map(|n| (n.pods().len(), n.allocatable().milli_cpu));
         assert_eq!(n, Some((1, 8000)));
     }
 }

@@ -6,7 +6,9 @@
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
     /// The string does not follow the quantity grammar.
-    #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}")]
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}"
+    )]
     Format(String),
     /// More significant digits than can be represented exactly.
     #[error("quantity {0:?} has too many significant digits")]
@@ -33,7 +35,9 @@ impl Quantity {
             Some(b'+') => (false, &s[1..]),
             _ => (false, s),
         };
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let (number, suffix) = rest.split_at(number_len);
         let (int_part, frac_part) = match number.split_once('.') {
             Some((i, f)) => (i, f),
@@ -56,7 +60,11 @@ impl Quantity {
         }
         let frac_len = i32::try_from(frac_part.len()).map_err(|_| err())?;
         let (exp10, exp2) = suffix_exponents(suffix).ok_or_else(err)?;
-        Ok(Quantity { mantissa, exp10: exp10 - frac_len, exp2 })
+        Ok(Quantity {
+            mantissa,
+            exp10: exp10 - frac_len,
+            exp2,
+        })
     }
 
     /// The value rounded up to an integer (`Quantity.Value()`).
@@ -74,18 +82,32 @@ impl Quantity {
         if self.mantissa == 0 {
             return 0;
         }
-        let saturated = if self.mantissa > 0 { i64::MAX } else { i64::MIN };
-        let Some(mut m) = 2i128.checked_pow(self.exp2).and_then(|p| self.mantissa.checked_mul(p)) else {
+        let saturated = if self.mantissa > 0 {
+            i64::MAX
+        } else {
+            i64::MIN
+        };
+        let Some(mut m) = 2i128
+            .checked_pow(self.exp2)
+            .and_then(|p| self.mantissa.checked_mul(p))
+        else {
             return saturated;
         };
         let exp = self.exp10.saturating_add(shift);
         if exp >= 0 {
-            let Some(v) = u32::try_from(exp).ok().and_then(|e| 10i128.checked_pow(e)).and_then(|p| m.checked_mul(p)) else {
+            let Some(v) = u32::try_from(exp)
+                .ok()
+                .and_then(|e| 10i128.checked_pow(e))
+                .and_then(|p| m.checked_mul(p))
+            else {
                 return saturated;
             };
             m = v;
         } else {
-            let Some(divisor) = u32::try_from(-i64::from(exp)).ok().and_then(|e| 10i128.checked_pow(e)) else {
+            let Some(divisor) = u32::try_from(-i64::from(exp))
+                .ok()
+                .and_then(|e| 10i128.checked_pow(e))
+            else {
                 return m.signum() as i64;
             };
             let (q, r) = (m / divisor, m % divisor);
@@ -123,7 +145,9 @@ fn suffix_exponents(suffix: &str) -> Option<(i32, u32)> {
                 return None;
             }
             // Exponents beyond this range saturate or vanish anyway.
-            let clamped: i64 = exp.parse::<i64>().unwrap_or(if exp.starts_with('-') { -1000 } else { 1000 });
+            let clamped: i64 =
+                exp.parse::<i64>()
+                    .unwrap_or(if exp.starts_with('-') { -1000 } else { 1000 });
             decimal(clamped.clamp(-1000, 1000) as i32)
         }
     }
@@ -205,9 +229,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "abc", "1.2.3", "1Qi", "1e", "1e+", ".", "-", "1 ", "1ki", "1mm", "e3"] {
+        for bad in [
+            "", "abc", "1.2.3", "1Qi", "1e", "1e+", ".", "-", "1 ", "1ki", "1mm", "e3",
+        ] {
             assert!(Quantity::parse(bad).is_err(), "{bad:?} should not parse");
         }
-        assert!(matches!(Quantity::parse("1234567890123456789012345678901234567890"), Err(QuantityError::Precision(_))));
+        assert!(matches!(
+            Quantity::parse("1234567890123456789012345678901234567890"),
+            Err(QuantityError::Precision(_))
+        ));
     }
 }

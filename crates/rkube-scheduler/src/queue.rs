@@ -24,8 +24,12 @@ pub const MAX_UNSCHEDULABLE: Duration = Duration::from_secs(300);
 enum State {
     Active,
     /// Waiting out back-off; `moved` when a cluster change (not an error) put it there.
-    Backoff { moved: bool },
-    Unschedulable { since: Instant },
+    Backoff {
+        moved: bool,
+    },
+    Unschedulable {
+        since: Instant,
+    },
     /// Popped and being scheduled or bound.
     InFlight,
     /// Has scheduling gates.
@@ -85,12 +89,18 @@ pub struct SchedulingQueue {
 }
 
 fn gated(pod: &PodInfo) -> bool {
-    pod.pod.spec.as_ref().and_then(|s| s.scheduling_gates.as_ref()).is_some_and(|g| !g.is_empty())
+    pod.pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.scheduling_gates.as_ref())
+        .is_some_and(|g| !g.is_empty())
 }
 
 /// Whether an update to a pending pod can change where it fits (anything but status and bookkeeping).
 fn spec_changed(old: &PodInfo, new: &PodInfo) -> bool {
-    old.pod.spec != new.pod.spec || old.pod.metadata.labels != new.pod.metadata.labels || old.priority != new.priority
+    old.pod.spec != new.pod.spec
+        || old.pod.metadata.labels != new.pod.metadata.labels
+        || old.priority != new.priority
 }
 
 /// Back-off after `attempts` failed attempts.
@@ -117,28 +127,45 @@ impl SchedulingQueue {
         self.parked.remove(key);
         self.next_generation += 1;
         let generation = self.next_generation;
-        let Some(e) = self.pods.get_mut(key) else { return };
+        let Some(e) = self.pods.get_mut(key) else {
+            return;
+        };
         e.state = State::Active;
         e.generation = generation;
         e.info.timestamp = now;
-        self.active.push(Ordered { info: e.info.clone(), generation, sort: self.sort.clone() });
+        self.active.push(Ordered {
+            info: e.info.clone(),
+            generation,
+            sort: self.sort.clone(),
+        });
     }
 
     fn push_backoff(&mut self, key: &str, moved: bool) {
         self.parked.remove(key);
         self.next_generation += 1;
         let generation = self.next_generation;
-        let Some(e) = self.pods.get_mut(key) else { return };
+        let Some(e) = self.pods.get_mut(key) else {
+            return;
+        };
         let until = e.backoff_until.unwrap_or_else(Instant::now);
         e.state = State::Backoff { moved };
         e.generation = generation;
-        self.backoff.push(Reverse((until, generation, key.to_string())));
+        self.backoff
+            .push(Reverse((until, generation, key.to_string())));
     }
 
     /// Sends a parked pod back: to back-off while it is still backing off, else to the active queue.
     fn reactivate(&mut self, key: &str, now: Instant) {
-        let backing_off = self.pods.get(key).and_then(|e| e.backoff_until).is_some_and(|u| u > now);
-        if backing_off { self.push_backoff(key, true) } else { self.push_active(key, now) }
+        let backing_off = self
+            .pods
+            .get(key)
+            .and_then(|e| e.backoff_until)
+            .is_some_and(|u| u > now);
+        if backing_off {
+            self.push_backoff(key, true)
+        } else {
+            self.push_active(key, now)
+        }
     }
 
     /// Adds a pending pod, or updates the one already queued.
@@ -155,9 +182,28 @@ impl SchedulingQueue {
             }
             return;
         }
-        let state = if gated(&pod) { State::Gated } else { State::Active };
-        let info = QueuedPodInfo { pod, timestamp: now, attempts: 0, initial_attempt: None, unschedulable_plugins: BTreeSet::new() };
-        self.pods.insert(key.clone(), Entry { info, state, generation: 0, backoff_until: None, events_in_flight: ClusterEvents::NONE });
+        let state = if gated(&pod) {
+            State::Gated
+        } else {
+            State::Active
+        };
+        let info = QueuedPodInfo {
+            pod,
+            timestamp: now,
+            attempts: 0,
+            initial_attempt: None,
+            unschedulable_plugins: BTreeSet::new(),
+        };
+        self.pods.insert(
+            key.clone(),
+            Entry {
+                info,
+                state,
+                generation: 0,
+                backoff_until: None,
+                events_in_flight: ClusterEvents::NONE,
+            },
+        );
         if state == State::Active {
             self.push_active(&key, now);
         }
@@ -191,7 +237,9 @@ impl SchedulingQueue {
                 break;
             }
             self.backoff.pop();
-            let current = self.pods.get(&key).is_some_and(|e| e.generation == generation && matches!(e.state, State::Backoff { .. }));
+            let current = self.pods.get(&key).is_some_and(|e| {
+                e.generation == generation && matches!(e.state, State::Backoff { .. })
+            });
             if current {
                 self.push_active(&key, now);
             }
@@ -199,8 +247,12 @@ impl SchedulingQueue {
     }
 
     fn flush_unschedulable(&mut self, now: Instant) {
-        let expired: Vec<String> =
-            self.parked.iter().filter(|(_, since)| now.duration_since(**since) >= MAX_UNSCHEDULABLE).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> = self
+            .parked
+            .iter()
+            .filter(|(_, since)| now.duration_since(**since) >= MAX_UNSCHEDULABLE)
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in expired {
             self.reactivate(&key, now);
         }
@@ -221,7 +273,11 @@ impl SchedulingQueue {
         self.flush_backoff(now);
         while let Some(o) = self.active.pop() {
             let key = o.info.pod.key.clone();
-            if self.pods.get(&key).is_some_and(|e| e.generation == o.generation && e.state == State::Active) {
+            if self
+                .pods
+                .get(&key)
+                .is_some_and(|e| e.generation == o.generation && e.state == State::Active)
+            {
                 return self.take(&key, now);
             }
         }
@@ -229,12 +285,19 @@ impl SchedulingQueue {
         let mut skipped = Vec::new();
         let mut found = None;
         while let Some(Reverse((until, generation, key))) = self.backoff.pop() {
-            match self.pods.get(&key).filter(|e| e.generation == generation).map(|e| e.state) {
+            match self
+                .pods
+                .get(&key)
+                .filter(|e| e.generation == generation)
+                .map(|e| e.state)
+            {
                 Some(State::Backoff { moved: true }) => {
                     found = Some(key);
                     break;
                 }
-                Some(State::Backoff { moved: false }) => skipped.push(Reverse((until, generation, key))),
+                Some(State::Backoff { moved: false }) => {
+                    skipped.push(Reverse((until, generation, key)))
+                }
                 _ => {}
             }
         }
@@ -244,7 +307,11 @@ impl SchedulingQueue {
 
     /// The pod was bound: it leaves the queue.
     pub fn done(&mut self, key: &str) {
-        if self.pods.get(key).is_some_and(|e| e.state == State::InFlight) {
+        if self
+            .pods
+            .get(key)
+            .is_some_and(|e| e.state == State::InFlight)
+        {
             self.pods.remove(key);
             self.in_flight.remove(key);
         }
@@ -259,11 +326,19 @@ impl SchedulingQueue {
         now: Instant,
         may_help: impl Fn(ClusterEvents, &BTreeSet<&'static str>) -> bool,
     ) {
-        let Some(e) = self.pods.get_mut(key).filter(|e| e.state == State::InFlight) else { return };
+        let Some(e) = self
+            .pods
+            .get_mut(key)
+            .filter(|e| e.state == State::InFlight)
+        else {
+            return;
+        };
         self.in_flight.remove(key);
         e.info.unschedulable_plugins = plugins;
         e.backoff_until = Some(now + backoff_for(e.info.attempts));
-        if e.events_in_flight != ClusterEvents::NONE && may_help(e.events_in_flight, &e.info.unschedulable_plugins) {
+        if e.events_in_flight != ClusterEvents::NONE
+            && may_help(e.events_in_flight, &e.info.unschedulable_plugins)
+        {
             self.push_backoff(key, true);
         } else {
             e.state = State::Unschedulable { since: now };
@@ -273,7 +348,13 @@ impl SchedulingQueue {
 
     /// Scheduling failed for a reason not the pod's; retry after the back-off.
     pub fn error(&mut self, key: &str, now: Instant) {
-        let Some(e) = self.pods.get_mut(key).filter(|e| e.state == State::InFlight) else { return };
+        let Some(e) = self
+            .pods
+            .get_mut(key)
+            .filter(|e| e.state == State::InFlight)
+        else {
+            return;
+        };
         self.in_flight.remove(key);
         e.backoff_until = Some(now + backoff_for(e.info.attempts));
         self.push_backoff(key, false);
@@ -281,7 +362,12 @@ impl SchedulingQueue {
 
     /// A cluster change happened: every parked pod it may help goes back (`MoveAllToActiveOrBackoffQueue`),
     /// and pods in flight remember it.
-    pub fn move_parked(&mut self, now: Instant, event: ClusterEvents, may_help: impl Fn(&QueuedPodInfo) -> bool) -> usize {
+    pub fn move_parked(
+        &mut self,
+        now: Instant,
+        event: ClusterEvents,
+        may_help: impl Fn(&QueuedPodInfo) -> bool,
+    ) -> usize {
         for key in &self.in_flight {
             if let Some(e) = self.pods.get_mut(key) {
                 e.events_in_flight = e.events_in_flight | event;
@@ -350,8 +436,14 @@ mod tests {
         let mut q = queue();
         let t = Instant::now();
         q.add(pod("old-low").priority(1).info(), t);
-        q.add(pod("high").priority(10).info(), t + Duration::from_millis(1));
-        q.add(pod("new-low").priority(1).info(), t + Duration::from_millis(2));
+        q.add(
+            pod("high").priority(10).info(),
+            t + Duration::from_millis(1),
+        );
+        q.add(
+            pod("new-low").priority(1).info(),
+            t + Duration::from_millis(2),
+        );
         assert_eq!(popped(&mut q, t), Some("high".into()));
         assert_eq!(popped(&mut q, t), Some("old-low".into()));
         assert_eq!(popped(&mut q, t), Some("new-low".into()));
@@ -374,7 +466,11 @@ mod tests {
         q.add(pod("p").info(), t);
         assert!(q.pop(t).is_some());
         q.error("default/p", t);
-        assert_eq!(popped(&mut q, t + Duration::from_millis(500)), None, "errors are not retried early");
+        assert_eq!(
+            popped(&mut q, t + Duration::from_millis(500)),
+            None,
+            "errors are not retried early"
+        );
         assert_eq!(q.next_wakeup(), Some(t + Duration::from_secs(1)));
         assert_eq!(popped(&mut q, t + Duration::from_secs(1)), Some("p".into()));
         q.error("default/p", t);
@@ -389,11 +485,28 @@ mod tests {
         q.add(pod("p").info(), t);
         assert!(q.pop(t).is_some());
         q.unschedulable("default/p", BTreeSet::from(["NodeResourcesFit"]), t, any);
-        assert_eq!(popped(&mut q, t + Duration::from_secs(30)), None, "parked, not retried on a timer");
-        assert_eq!(q.move_parked(t, E, |qp| qp.unschedulable_plugins.contains("TaintToleration")), 0);
-        assert_eq!(q.move_parked(t, E, |qp| qp.unschedulable_plugins.contains("NodeResourcesFit")), 1);
+        assert_eq!(
+            popped(&mut q, t + Duration::from_secs(30)),
+            None,
+            "parked, not retried on a timer"
+        );
+        assert_eq!(
+            q.move_parked(t, E, |qp| qp
+                .unschedulable_plugins
+                .contains("TaintToleration")),
+            0
+        );
+        assert_eq!(
+            q.move_parked(t, E, |qp| qp
+                .unschedulable_plugins
+                .contains("NodeResourcesFit")),
+            1
+        );
         // Still backing off, but idle: retried at once.
-        assert_eq!(popped(&mut q, t + Duration::from_millis(10)), Some("p".into()));
+        assert_eq!(
+            popped(&mut q, t + Duration::from_millis(10)),
+            Some("p".into())
+        );
         q.unschedulable("default/p", BTreeSet::new(), t, any);
         q.tick(t + MAX_UNSCHEDULABLE);
         assert_eq!(popped(&mut q, t + MAX_UNSCHEDULABLE), Some("p".into()));
@@ -409,7 +522,10 @@ mod tests {
         q.move_parked(t, E, |_| true);
         q.add(pod("fresh").info(), t);
         assert_eq!(popped(&mut q, t), Some("fresh".into()));
-        assert_eq!(popped(&mut q, t + Duration::from_secs(1)), Some("parked".into()));
+        assert_eq!(
+            popped(&mut q, t + Duration::from_secs(1)),
+            Some("parked".into())
+        );
     }
 
     #[test]
@@ -420,9 +536,14 @@ mod tests {
         q.add(pod("q").info(), t);
         assert!(q.pop(t).is_some() && q.pop(t).is_some());
         q.move_parked(t, ClusterEvents::POD_ADD, |_| true);
-        let only_deletes = |e: ClusterEvents, _: &BTreeSet<&'static str>| e.intersects(ClusterEvents::POD_DELETE);
+        let only_deletes =
+            |e: ClusterEvents, _: &BTreeSet<&'static str>| e.intersects(ClusterEvents::POD_DELETE);
         q.unschedulable("default/p", BTreeSet::new(), t, only_deletes);
-        assert_eq!(q.stats(), (0, 0, 1, 1), "an irrelevant event leaves it parked");
+        assert_eq!(
+            q.stats(),
+            (0, 0, 1, 1),
+            "an irrelevant event leaves it parked"
+        );
         q.unschedulable("default/q", BTreeSet::new(), t, any);
         assert_eq!(q.stats(), (0, 1, 1, 0));
     }
@@ -440,7 +561,10 @@ mod tests {
         // A status-only update leaves it parked; a spec change retries it.
         q.add(pod("g").nominated("x").info(), t);
         assert_eq!(q.stats().2, 1);
-        q.add(pod("g").node_selector("a", "b").info(), t + Duration::from_secs(2));
+        q.add(
+            pod("g").node_selector("a", "b").info(),
+            t + Duration::from_secs(2),
+        );
         assert_eq!(popped(&mut q, t + Duration::from_secs(2)), Some("g".into()));
         q.done("default/g");
         assert!(!q.contains("default/g"));

@@ -54,7 +54,10 @@ impl Resource {
     /// Reads a resource list, counting unreadable entries as zero; returns the errors too.
     pub fn from_list_lenient(list: &BTreeMap<String, Quantity>) -> (Resource, Vec<QuantityError>) {
         let mut r = Resource::default();
-        let errors = list.iter().filter_map(|(name, q)| r.combine(name, &q.0, |a, b| a.saturating_add(b)).err()).collect();
+        let errors = list
+            .iter()
+            .filter_map(|(name, q)| r.combine(name, &q.0, |a, b| a.saturating_add(b)).err())
+            .collect();
         (r, errors)
     }
 
@@ -74,11 +77,18 @@ impl Resource {
         Ok(())
     }
 
-    fn combine(&mut self, name: &str, q: &str, f: impl Fn(i64, i64) -> i64) -> Result<(), QuantityError> {
+    fn combine(
+        &mut self,
+        name: &str,
+        q: &str,
+        f: impl Fn(i64, i64) -> i64,
+    ) -> Result<(), QuantityError> {
         match name {
             CPU => self.milli_cpu = f(self.milli_cpu, quantity::milli_value(q)?),
             MEMORY => self.memory = f(self.memory, quantity::value(q)?),
-            EPHEMERAL_STORAGE => self.ephemeral_storage = f(self.ephemeral_storage, quantity::value(q)?),
+            EPHEMERAL_STORAGE => {
+                self.ephemeral_storage = f(self.ephemeral_storage, quantity::value(q)?)
+            }
             PODS => self.allowed_pods = f(self.allowed_pods, quantity::value(q)?),
             other if is_scalar_resource_name(other) => {
                 let v = quantity::value(q)?;
@@ -159,7 +169,12 @@ fn container_requests(c: &Container, missing: Missing) -> Result<Resource, Quant
         None => Resource::default(),
     };
     if let Missing::Defaults = missing {
-        let has = |name: &str| c.resources.as_ref().and_then(|r| r.requests.as_ref()).is_some_and(|l| l.contains_key(name));
+        let has = |name: &str| {
+            c.resources
+                .as_ref()
+                .and_then(|r| r.requests.as_ref())
+                .is_some_and(|l| l.contains_key(name))
+        };
         if !has(CPU) {
             r.milli_cpu = DEFAULT_MILLI_CPU_REQUEST;
         }
@@ -208,7 +223,10 @@ fn aggregate(spec: &PodSpec, missing: Missing) -> Result<Resource, QuantityError
 
 /// Computes a pod's requests the way `resource.PodRequests` does.
 pub fn pod_requests(spec: &PodSpec) -> Result<PodRequests, QuantityError> {
-    Ok(PodRequests { requests: aggregate(spec, Missing::Zero)?, non_zero: aggregate(spec, Missing::Defaults)? })
+    Ok(PodRequests {
+        requests: aggregate(spec, Missing::Zero)?,
+        non_zero: aggregate(spec, Missing::Defaults)?,
+    })
 }
 
 #[cfg(test)]
@@ -281,7 +299,9 @@ mod tests {
 
     #[test]
     fn bad_quantities_are_errors() {
-        let s = spec(json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "lots"}}}]}));
+        let s = spec(
+            json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "lots"}}}]}),
+        );
         assert!(pod_requests(&s).is_err());
     }
 }

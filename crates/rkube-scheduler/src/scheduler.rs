@@ -25,8 +25,8 @@ use crate::api::{self, EventNote, SCHEDULER_NAME};
 use crate::binder::DefaultBinder;
 use crate::cache::Cache;
 use crate::framework::{
-    ClusterEvents, CycleState, Framework, NO_NODES_MESSAGE, Nominations, PodInfo, PostFilterContext, QueuedPodInfo,
-    ScheduleError, Status, ready_status, resolve_priority,
+    ClusterEvents, CycleState, Framework, NO_NODES_MESSAGE, Nominations, PodInfo,
+    PostFilterContext, QueuedPodInfo, ScheduleError, Status, ready_status, resolve_priority,
 };
 use crate::plugins::{self, default_preemption::PREEMPTION_REASON};
 use crate::queue::SchedulingQueue;
@@ -49,7 +49,11 @@ enum Msg {
     Node(Box<watcher::Event<Node>>),
     Namespace(Box<watcher::Event<Namespace>>),
     PriorityClass(Box<watcher::Event<PriorityClass>>),
-    Bound { key: String, uid: String, status: Status },
+    Bound {
+        key: String,
+        uid: String,
+        status: Status,
+    },
 }
 
 /// The last FailedScheduling event of a pod, so repeats bump its count.
@@ -108,25 +112,41 @@ where
 }
 
 fn key_of(pod: &Pod) -> String {
-    format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or_default(), pod.metadata.name.as_deref().unwrap_or_default())
+    format!(
+        "{}/{}",
+        pod.metadata.namespace.as_deref().unwrap_or_default(),
+        pod.metadata.name.as_deref().unwrap_or_default()
+    )
 }
 
 fn is_terminal(pod: &Pod) -> bool {
-    matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
 }
 
 fn bound_node(pod: &Pod) -> Option<&str> {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
 }
 
 fn is_ours(pod: &Pod) -> bool {
-    pod.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()).is_none_or(|n| n.is_empty() || n == SCHEDULER_NAME)
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.scheduler_name.as_deref())
+        .is_none_or(|n| n.is_empty() || n == SCHEDULER_NAME)
 }
 
 /// A node's taints and whether it is cordoned.
 fn node_taints(n: &Node) -> (&[k8s_openapi::api::core::v1::Taint], bool) {
     let spec = n.spec.as_ref();
-    (spec.and_then(|s| s.taints.as_deref()).unwrap_or_default(), spec.and_then(|s| s.unschedulable).unwrap_or(false))
+    (
+        spec.and_then(|s| s.taints.as_deref()).unwrap_or_default(),
+        spec.and_then(|s| s.unschedulable).unwrap_or(false),
+    )
 }
 
 /// Which scheduling-relevant parts of a node changed.
@@ -138,7 +158,9 @@ fn node_changes(old: &Node, new: &Node) -> ClusterEvents {
     if node_taints(old) != node_taints(new) {
         e = e | ClusterEvents::NODE_TAINT;
     }
-    if old.status.as_ref().and_then(|s| s.allocatable.as_ref()) != new.status.as_ref().and_then(|s| s.allocatable.as_ref()) {
+    if old.status.as_ref().and_then(|s| s.allocatable.as_ref())
+        != new.status.as_ref().and_then(|s| s.allocatable.as_ref())
+    {
         e = e | ClusterEvents::NODE_ALLOCATABLE;
     }
     if ready_status(old) != ready_status(new) {
@@ -153,14 +175,21 @@ impl Scheduler {
     }
 
     fn priority_of(&self, pod: &Pod) -> i32 {
-        let global = self.classes.values().filter(|(_, g)| *g).map(|(v, _)| *v).max();
+        let global = self
+            .classes
+            .values()
+            .filter(|(_, g)| *g)
+            .map(|(v, _)| *v)
+            .max();
         resolve_priority(pod, |name| self.classes.get(name).map(|(v, _)| *v), global)
     }
 
     /// A cluster change: parked pods it may help go back to the queue.
     fn cluster_event(&mut self, event: ClusterEvents) {
         let fw = &self.framework;
-        let moved = self.queue.move_parked(Instant::now(), event, |qp| fw.event_may_help(event, qp.unschedulable_plugins.iter()));
+        let moved = self.queue.move_parked(Instant::now(), event, |qp| {
+            fw.event_may_help(event, qp.unschedulable_plugins.iter())
+        });
         if moved > 0 {
             tracing::debug!(?event, moved, "cluster change requeued pods");
         }
@@ -244,7 +273,11 @@ impl Scheduler {
             return;
         }
         let info = Arc::new(PodInfo::new(pod, priority));
-        let before = self.queue.get(&key).map(|p| p.nominated_node().to_string()).unwrap_or_default();
+        let before = self
+            .queue
+            .get(&key)
+            .map(|p| p.nominated_node().to_string())
+            .unwrap_or_default();
         let now_nominated = info.nominated_node().to_string();
         if !now_nominated.is_empty() {
             self.nominations.add(info.clone(), &now_nominated);
@@ -269,7 +302,9 @@ impl Scheduler {
     fn on_node_event(&mut self, e: watcher::Event<Node>) {
         match e {
             watcher::Event::Apply(n) => self.on_node(n),
-            watcher::Event::Delete(n) => self.on_node_gone(n.metadata.name.as_deref().unwrap_or_default()),
+            watcher::Event::Delete(n) => {
+                self.on_node_gone(n.metadata.name.as_deref().unwrap_or_default())
+            }
             watcher::Event::Init => self.relist.nodes = Some(HashSet::new()),
             watcher::Event::InitApply(n) => {
                 if let Some(seen) = self.relist.nodes.as_mut() {
@@ -311,8 +346,13 @@ impl Scheduler {
 
     fn on_namespace_event(&mut self, e: watcher::Event<Namespace>) {
         match e {
-            watcher::Event::Apply(ns) => self.cache.set_namespace(ns.metadata.name.clone().unwrap_or_default(), labels(&ns.metadata).clone()),
-            watcher::Event::Delete(ns) => self.cache.remove_namespace(ns.metadata.name.as_deref().unwrap_or_default()),
+            watcher::Event::Apply(ns) => self.cache.set_namespace(
+                ns.metadata.name.clone().unwrap_or_default(),
+                labels(&ns.metadata).clone(),
+            ),
+            watcher::Event::Delete(ns) => self
+                .cache
+                .remove_namespace(ns.metadata.name.as_deref().unwrap_or_default()),
             watcher::Event::Init => self.relist.namespaces = Some(HashSet::new()),
             watcher::Event::InitApply(ns) => {
                 let name = ns.metadata.name.clone().unwrap_or_default();
@@ -334,14 +374,20 @@ impl Scheduler {
     }
 
     fn on_class_event(&mut self, e: watcher::Event<PriorityClass>) {
-        let entry = |c: &PriorityClass| (c.metadata.name.clone().unwrap_or_default(), (c.value.unwrap_or(0), c.global_default.unwrap_or(false)));
+        let entry = |c: &PriorityClass| {
+            (
+                c.metadata.name.clone().unwrap_or_default(),
+                (c.value.unwrap_or(0), c.global_default.unwrap_or(false)),
+            )
+        };
         match e {
             watcher::Event::Apply(c) => {
                 let (name, v) = entry(&c);
                 self.classes.insert(name, v);
             }
             watcher::Event::Delete(c) => {
-                self.classes.remove(c.metadata.name.as_deref().unwrap_or_default());
+                self.classes
+                    .remove(c.metadata.name.as_deref().unwrap_or_default());
             }
             watcher::Event::Init => self.relist.classes = Some(HashMap::new()),
             watcher::Event::InitApply(c) => {
@@ -361,7 +407,14 @@ impl Scheduler {
     fn schedule_one(&mut self, qp: QueuedPodInfo) {
         let pod = qp.pod;
         let mut state = CycleState::new();
-        let result = self.framework.schedule(&mut state, &pod, self.cache.snapshot(), &self.nominations, &mut self.start, &mut self.rng);
+        let result = self.framework.schedule(
+            &mut state,
+            &pod,
+            self.cache.snapshot(),
+            &self.nominations,
+            &mut self.start,
+            &mut self.rng,
+        );
         let now = Instant::now();
         match result {
             Ok(node) => {
@@ -394,22 +447,44 @@ impl Scheduler {
                     for p in &r.clear_nominations {
                         self.nominations.remove(&p.key);
                     }
-                    if let Some(node) = r.nominated_node.as_deref().filter(|n| !n.is_empty() && !r.victims.is_empty()) {
+                    if let Some(node) = r
+                        .nominated_node
+                        .as_deref()
+                        .filter(|n| !n.is_empty() && !r.victims.is_empty())
+                    {
                         tracing::info!(pod = %pod.key, node, victims = r.victims.len(), "preempting lower-priority pods");
-                        self.spawn_preemption(pod.clone(), node.to_string(), r.victims, r.clear_nominations);
+                        self.spawn_preemption(
+                            pod.clone(),
+                            node.to_string(),
+                            r.victims,
+                            r.clear_nominations,
+                        );
                     }
                     nominated = r.nominated_node;
                 }
                 let message = fit.to_string();
                 tracing::debug!(pod = %pod.key, %message, "unschedulable");
                 let fw = &self.framework;
-                self.queue.unschedulable(&pod.key, fit.diagnosis.unschedulable_plugins, now, |e, p| fw.event_may_help(e, p.iter()));
+                self.queue.unschedulable(
+                    &pod.key,
+                    fit.diagnosis.unschedulable_plugins,
+                    now,
+                    |e, p| fw.event_may_help(e, p.iter()),
+                );
                 self.report_failure(&pod, "Unschedulable", message, nominated.as_deref());
             }
             Err(ScheduleError::NoNodes) => {
                 self.nominations.remove(&pod.key);
-                self.queue.unschedulable(&pod.key, BTreeSet::new(), now, |e, _| e != ClusterEvents::NONE);
-                self.report_failure(&pod, "Unschedulable", NO_NODES_MESSAGE.to_string(), Some(""));
+                self.queue
+                    .unschedulable(&pod.key, BTreeSet::new(), now, |e, _| {
+                        e != ClusterEvents::NONE
+                    });
+                self.report_failure(
+                    &pod,
+                    "Unschedulable",
+                    NO_NODES_MESSAGE.to_string(),
+                    Some(""),
+                );
             }
             Err(ScheduleError::Internal(why)) => {
                 tracing::warn!(pod = %pod.key, error = %why, "scheduling failed");
@@ -431,7 +506,13 @@ impl Scheduler {
                 Err(_) => Status::error("scheduler shutting down"),
             };
             let ok = status.is_success();
-            let _ = tx.send(Msg::Bound { key: pod.key.clone(), uid: pod.uid.clone(), status }).await;
+            let _ = tx
+                .send(Msg::Bound {
+                    key: pod.key.clone(),
+                    uid: pod.uid.clone(),
+                    status,
+                })
+                .await;
             if ok {
                 let note = EventNote {
                     type_: "Normal",
@@ -459,7 +540,9 @@ impl Scheduler {
         let (ns, name) = key.split_once('/').unwrap_or(("", key.as_str()));
         let current = self.pods.get(&ObjectRef::new(name).within(ns));
         let still_pending = current.is_some_and(|p| {
-            p.metadata.uid.as_deref() == Some(uid.as_str()) && bound_node(&p).is_none() && p.metadata.deletion_timestamp.is_none()
+            p.metadata.uid.as_deref() == Some(uid.as_str())
+                && bound_node(&p).is_none()
+                && p.metadata.deletion_timestamp.is_none()
         });
         if !still_pending {
             self.queue.delete(&key);
@@ -468,12 +551,23 @@ impl Scheduler {
         tracing::warn!(pod = %key, error = %status.message(), "binding failed");
         self.queue.error(&key, Instant::now());
         if let Some(pod) = self.queue.get(&key).cloned() {
-            self.report_failure(&pod, "SchedulerError", format!("binding rejected: {}", status.message()), None);
+            self.report_failure(
+                &pod,
+                "SchedulerError",
+                format!("binding rejected: {}", status.message()),
+                None,
+            );
         }
     }
 
     /// PodScheduled=False on the pod, and a FailedScheduling event (repeats counted on the last one).
-    fn report_failure(&mut self, pod: &Arc<PodInfo>, reason: &str, message: String, nominated: Option<&str>) {
+    fn report_failure(
+        &mut self,
+        pod: &Arc<PodInfo>,
+        reason: &str,
+        message: String,
+        nominated: Option<&str>,
+    ) {
         let now = jiff::Timestamp::now();
         let condition = api::unschedulable_condition(&pod.pod, reason, &message);
         let patch = api::condition_patch(&pod.pod, condition, nominated, now);
@@ -485,10 +579,22 @@ impl Scheduler {
             _ => None,
         };
         let event = if repeat.is_none() {
-            let note = EventNote { type_: "Warning", reason: "FailedScheduling", action: "Scheduling", message: message.clone() };
+            let note = EventNote {
+                type_: "Warning",
+                reason: "FailedScheduling",
+                action: "Scheduling",
+                message: message.clone(),
+            };
             let ev = api::event(&pod.pod, note, now, &self.instance);
             let name = ev.metadata.name.clone().unwrap_or_default();
-            self.failures.insert(pod.key.clone(), FailureEvent { name, message, count: 1 });
+            self.failures.insert(
+                pod.key.clone(),
+                FailureEvent {
+                    name,
+                    message,
+                    count: 1,
+                },
+            );
             Some(ev)
         } else {
             None
@@ -497,7 +603,9 @@ impl Scheduler {
         let permits = self.writes.clone();
         let (ns, key, version) = (pod.namespace.clone(), pod.key.clone(), pod.pod.clone());
         tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else { return };
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
             if let Some(patch) = patch
                 && let Err(e) = api::patch_pending_pod_status(&client, &version, &patch).await
             {
@@ -505,7 +613,9 @@ impl Scheduler {
             }
             let result = match (event, repeat) {
                 (Some(ev), _) => api::create_event(&client, &ev).await,
-                (None, Some((event_name, count))) => api::repeat_event(&client, &ns, &event_name, count, now).await,
+                (None, Some((event_name, count))) => {
+                    api::repeat_event(&client, &ns, &event_name, count, now).await
+                }
                 (None, None) => Ok(()),
             };
             if let Err(e) = result {
@@ -515,7 +625,13 @@ impl Scheduler {
     }
 
     /// Deletes the victims (marked DisruptionTarget first) and clears lower nominations, in the background.
-    fn spawn_preemption(&self, preemptor: Arc<PodInfo>, node: String, victims: Vec<Arc<PodInfo>>, clear: Vec<Arc<PodInfo>>) {
+    fn spawn_preemption(
+        &self,
+        preemptor: Arc<PodInfo>,
+        node: String,
+        victims: Vec<Arc<PodInfo>>,
+        clear: Vec<Arc<PodInfo>>,
+    ) {
         let client = self.client.clone();
         let instance = self.instance.clone();
         tokio::spawn(async move {
@@ -528,7 +644,8 @@ impl Scheduler {
                 async move {
                     let condition = api::preempted_condition(&v.pod, PREEMPTION_REASON);
                     if let Some(patch) = api::condition_patch(&v.pod, condition, None, now)
-                        && let Err(e) = api::patch_pod_status(&client, &v.namespace, v.name(), &patch).await
+                        && let Err(e) =
+                            api::patch_pod_status(&client, &v.namespace, v.name(), &patch).await
                     {
                         tracing::debug!(pod = %v.key, error = %e, "marking preemption victim");
                     }
@@ -542,7 +659,9 @@ impl Scheduler {
                         action: "Preempting",
                         message: format!("Preempted by pod {} on node {node}", preemptor.uid),
                     };
-                    if let Err(e) = api::create_event(&client, &api::event(&v.pod, note, now, &instance)).await {
+                    if let Err(e) =
+                        api::create_event(&client, &api::event(&v.pod, note, now, &instance)).await
+                    {
                         tracing::debug!(pod = %v.key, error = %e, "recording Preempted event");
                     }
                 }
@@ -550,7 +669,8 @@ impl Scheduler {
             futures::future::join_all(evict).await;
             for p in clear {
                 let patch = serde_json::json!({"status": {"nominatedNodeName": null}});
-                if let Err(e) = api::patch_pod_status(&client, &p.namespace, p.name(), &patch).await {
+                if let Err(e) = api::patch_pod_status(&client, &p.namespace, p.name(), &patch).await
+                {
                     tracing::debug!(pod = %p.key, error = %e, "clearing nominated node");
                 }
             }
@@ -559,13 +679,27 @@ impl Scheduler {
 }
 
 /// Runs a reflector over all objects of `K`, forwarding its events to the loop.
-fn watch<K>(client: &Client, wrap: fn(watcher::Event<K>) -> Msg, tx: mpsc::Sender<Msg>, stop: CancellationToken) -> (Store<K>, JoinHandle<()>)
+fn watch<K>(
+    client: &Client,
+    wrap: fn(watcher::Event<K>) -> Msg,
+    tx: mpsc::Sender<Msg>,
+    stop: CancellationToken,
+) -> (Store<K>, JoinHandle<()>)
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + k8s_openapi::serde::de::DeserializeOwned + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + k8s_openapi::serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
 {
     let (store, writer) = reflector::store();
     let api: Api<K> = Api::all(client.clone());
-    let stream = reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()).default_backoff());
+    let stream = reflector::reflector(
+        writer,
+        watcher::watcher(api, watcher::Config::default()).default_backoff(),
+    );
     let task = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream.take_until(stop.cancelled_owned()));
         while let Some(event) = stream.next().await {
@@ -575,7 +709,9 @@ where
                         break;
                     }
                 }
-                Err(e) => tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying")
+                }
             }
         }
     });
@@ -585,12 +721,36 @@ where
 /// Schedules pods until `shutdown` is cancelled.
 pub async fn run(client: Client, shutdown: CancellationToken) {
     let (tx, mut rx) = mpsc::channel(CHANNEL);
-    let (pods, pod_task) = watch::<Pod>(&client, |e| Msg::Pod(Box::new(e)), tx.clone(), shutdown.clone());
-    let (nodes, node_task) = watch::<Node>(&client, |e| Msg::Node(Box::new(e)), tx.clone(), shutdown.clone());
-    let (_, ns_task) = watch::<Namespace>(&client, |e| Msg::Namespace(Box::new(e)), tx.clone(), shutdown.clone());
-    let (_, class_task) = watch::<PriorityClass>(&client, |e| Msg::PriorityClass(Box::new(e)), tx.clone(), shutdown.clone());
-    let framework = Arc::new(plugins::profile(vec![Arc::new(DefaultBinder::new(client.clone()))]));
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let (pods, pod_task) = watch::<Pod>(
+        &client,
+        |e| Msg::Pod(Box::new(e)),
+        tx.clone(),
+        shutdown.clone(),
+    );
+    let (nodes, node_task) = watch::<Node>(
+        &client,
+        |e| Msg::Node(Box::new(e)),
+        tx.clone(),
+        shutdown.clone(),
+    );
+    let (_, ns_task) = watch::<Namespace>(
+        &client,
+        |e| Msg::Namespace(Box::new(e)),
+        tx.clone(),
+        shutdown.clone(),
+    );
+    let (_, class_task) = watch::<PriorityClass>(
+        &client,
+        |e| Msg::PriorityClass(Box::new(e)),
+        tx.clone(),
+        shutdown.clone(),
+    );
+    let framework = Arc::new(plugins::profile(vec![Arc::new(DefaultBinder::new(
+        client.clone(),
+    ))]));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
     let mut s = Scheduler {
         queue: SchedulingQueue::new(framework.queue_sort()),
         framework,
@@ -631,7 +791,10 @@ pub async fn run(client: Client, shutdown: CancellationToken) {
             tokio::task::yield_now().await;
             continue;
         }
-        let wake = s.queue.next_wakeup().map_or(next_tick, |t| t.min(next_tick));
+        let wake = s
+            .queue
+            .next_wakeup()
+            .map_or(next_tick, |t| t.min(next_tick));
         tokio::select! {
             _ = shutdown.cancelled() => break,
             m = rx.recv() => match m {
@@ -656,12 +819,24 @@ mod tests {
     fn node_updates_are_classified_by_what_scheduling_looks_at() {
         let base = node("n").cpu("4").label("zone", "a").build();
         let same = node("n").cpu("4").label("zone", "a").build();
-        assert_eq!(node_changes(&base, &same), ClusterEvents::NONE, "a heartbeat-only update is not an event");
+        assert_eq!(
+            node_changes(&base, &same),
+            ClusterEvents::NONE,
+            "a heartbeat-only update is not an event"
+        );
         let relabelled = node("n").cpu("4").label("zone", "b").build();
         assert_eq!(node_changes(&base, &relabelled), ClusterEvents::NODE_LABEL);
         let bigger = node("n").cpu("8").label("zone", "a").build();
-        assert_eq!(node_changes(&base, &bigger), ClusterEvents::NODE_ALLOCATABLE);
-        let cordoned = node("n").cpu("4").label("zone", "a").unschedulable().taint("k", "v", "NoSchedule").build();
+        assert_eq!(
+            node_changes(&base, &bigger),
+            ClusterEvents::NODE_ALLOCATABLE
+        );
+        let cordoned = node("n")
+            .cpu("4")
+            .label("zone", "a")
+            .unschedulable()
+            .taint("k", "v", "NoSchedule")
+            .build();
         assert_eq!(node_changes(&base, &cordoned), ClusterEvents::NODE_TAINT);
         let down = node("n").cpu("4").label("zone", "a").ready("False").build();
         assert_eq!(node_changes(&base, &down), ClusterEvents::NODE_CONDITION);

@@ -33,14 +33,28 @@ impl Selector {
     pub fn new(sel: Option<&metav1::LabelSelector>) -> Result<Selector, SelectorError> {
         match sel {
             None => Ok(Selector::Nothing),
-            Some(s) => Ok(Selector::Match(LabelSelector::from_label_selector(s)?, Vec::new())),
+            Some(s) => Ok(Selector::Match(
+                LabelSelector::from_label_selector(s)?,
+                Vec::new(),
+            )),
         }
     }
 
     /// Adds `key in (value)` (or `notin` when `negate`) for each key the pod has (`matchLabelKeys` / `mismatchLabelKeys`).
-    pub fn merge_keys(&mut self, keys: &[String], pod_labels: &Labels, negate: bool) -> Result<(), SelectorError> {
-        let Selector::Match(_, extra) = self else { return Ok(()) };
-        let op = if negate { Operator::NotIn } else { Operator::In };
+    pub fn merge_keys(
+        &mut self,
+        keys: &[String],
+        pod_labels: &Labels,
+        negate: bool,
+    ) -> Result<(), SelectorError> {
+        let Selector::Match(_, extra) = self else {
+            return Ok(());
+        };
+        let op = if negate {
+            Operator::NotIn
+        } else {
+            Operator::In
+        };
         for key in keys {
             if let Some(v) = pod_labels.get(key) {
                 extra.push(Requirement::new(key, op, vec![v.clone()])?);
@@ -53,7 +67,9 @@ impl Selector {
     pub fn matches(&self, labels: &Labels) -> bool {
         match self {
             Selector::Nothing => false,
-            Selector::Match(sel, extra) => sel.matches(labels) && extra.iter().all(|r| r.matches(labels)),
+            Selector::Match(sel, extra) => {
+                sel.matches(labels) && extra.iter().all(|r| r.matches(labels))
+            }
         }
     }
 
@@ -84,7 +100,12 @@ fn operator(op: &str) -> Option<Operator> {
 }
 
 fn requirement(r: &NodeSelectorRequirement) -> Option<Requirement> {
-    Requirement::new(&r.key, operator(&r.operator)?, r.values.clone().unwrap_or_default()).ok()
+    Requirement::new(
+        &r.key,
+        operator(&r.operator)?,
+        r.values.clone().unwrap_or_default(),
+    )
+    .ok()
 }
 
 fn field_requirement(r: &NodeSelectorRequirement) -> Option<Requirement> {
@@ -94,7 +115,8 @@ fn field_requirement(r: &NodeSelectorRequirement) -> Option<Requirement> {
         _ => return None,
     };
     let values = r.values.clone().unwrap_or_default();
-    (r.key == "metadata.name" && values.len() == 1).then(|| Requirement::new("metadata.name", op, values).ok())?
+    (r.key == "metadata.name" && values.len() == 1)
+        .then(|| Requirement::new("metadata.name", op, values).ok())?
 }
 
 impl Term {
@@ -106,18 +128,28 @@ impl Term {
             return None;
         }
         let labels = exprs.iter().map(requirement).collect::<Option<Vec<_>>>()?;
-        let names = fields.iter().map(field_requirement).collect::<Option<Vec<_>>>()?;
+        let names = fields
+            .iter()
+            .map(field_requirement)
+            .collect::<Option<Vec<_>>>()?;
         Some(Term { labels, names })
     }
 
     fn matches(&self, node: &Node) -> bool {
-        if !self.labels.iter().all(|r| r.matches(labels(&node.metadata))) {
+        if !self
+            .labels
+            .iter()
+            .all(|r| r.matches(labels(&node.metadata)))
+        {
             return false;
         }
         if self.names.is_empty() {
             return true;
         }
-        let field = Labels::from([("metadata.name".to_string(), node.metadata.name.clone().unwrap_or_default())]);
+        let field = Labels::from([(
+            "metadata.name".to_string(),
+            node.metadata.name.clone().unwrap_or_default(),
+        )]);
         self.names.iter().all(|r| r.matches(&field))
     }
 }
@@ -131,7 +163,9 @@ pub struct NodeSelector {
 impl NodeSelector {
     /// Compiles a list of terms.
     pub fn new(terms: &[NodeSelectorTerm]) -> NodeSelector {
-        NodeSelector { terms: terms.iter().map(Term::new).collect() }
+        NodeSelector {
+            terms: terms.iter().map(Term::new).collect(),
+        }
     }
 
     /// Whether any term matches the node.
@@ -167,19 +201,30 @@ impl RequiredNodeAffinity {
     /// Compiles the pod's `nodeSelector` and `requiredDuringSchedulingIgnoredDuringExecution`.
     pub fn of(pod: &Pod) -> RequiredNodeAffinity {
         let spec = pod.spec.as_ref();
-        let node_selector = spec.and_then(|s| s.node_selector.clone()).filter(|s| !s.is_empty());
+        let node_selector = spec
+            .and_then(|s| s.node_selector.clone())
+            .filter(|s| !s.is_empty());
         let affinity = spec
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|na| {
+                na.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .map(|r| NodeSelector::new(&r.node_selector_terms));
-        RequiredNodeAffinity { node_selector, affinity }
+        RequiredNodeAffinity {
+            node_selector,
+            affinity,
+        }
     }
 
     /// Whether the node satisfies both.
     pub fn matches(&self, node: &Node) -> bool {
         let node_labels = labels(&node.metadata);
-        let selected = self.node_selector.as_ref().is_none_or(|sel| sel.iter().all(|(k, v)| node_labels.get(k) == Some(v)));
+        let selected = self
+            .node_selector
+            .as_ref()
+            .is_none_or(|sel| sel.iter().all(|(k, v)| node_labels.get(k) == Some(v)));
         selected && self.affinity.as_ref().is_none_or(|a| a.matches(node))
     }
 
@@ -211,10 +256,12 @@ mod tests {
 
     #[test]
     fn merged_keys_narrow_the_selector() {
-        let base: metav1::LabelSelector = serde_json::from_value(json!({"matchLabels": {"app": "web"}})).expect("sel");
+        let base: metav1::LabelSelector =
+            serde_json::from_value(json!({"matchLabels": {"app": "web"}})).expect("sel");
         let mut s = Selector::new(Some(&base)).expect("sel");
         let me = Labels::from([("app".into(), "web".into()), ("hash".into(), "a".into())]);
-        s.merge_keys(&["hash".into(), "missing".into()], &me, false).expect("merge");
+        s.merge_keys(&["hash".into(), "missing".into()], &me, false)
+            .expect("merge");
         assert!(s.matches(&me));
         let other = Labels::from([("app".into(), "web".into()), ("hash".into(), "b".into())]);
         assert!(!s.matches(&other));
@@ -223,12 +270,14 @@ mod tests {
     #[test]
     fn node_selector_terms_or_and_fields() {
         let n = node(json!({"metadata": {"name": "n1", "labels": {"zone": "a", "gen": "5"}}}));
-        let p = pod(json!({"spec": {"containers": [], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        let p = pod(
+            json!({"spec": {"containers": [], "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [
                 {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]},
                 {"matchExpressions": [{"key": "gen", "operator": "Gt", "values": ["4"]}],
                  "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}
-            ]}}}}}));
+            ]}}}}}),
+        );
         assert!(RequiredNodeAffinity::of(&p).matches(&n));
         let n2 = node(json!({"metadata": {"name": "n2", "labels": {"zone": "a", "gen": "5"}}}));
         assert!(!RequiredNodeAffinity::of(&p).matches(&n2));
@@ -239,14 +288,20 @@ mod tests {
         let n = node(json!({"metadata": {"name": "n1", "labels": {"zone": "a"}}}));
         let empty = NodeSelector::new(&[NodeSelectorTerm::default()]);
         assert!(!empty.matches(&n));
-        let bad: NodeSelectorTerm = serde_json::from_value(json!({"matchExpressions": [{"key": "zone", "operator": "Gt", "values": ["x"]}]})).expect("term");
+        let bad: NodeSelectorTerm = serde_json::from_value(
+            json!({"matchExpressions": [{"key": "zone", "operator": "Gt", "values": ["x"]}]}),
+        )
+        .expect("term");
         assert!(!NodeSelector::new(&[bad]).matches(&n));
     }
 
     #[test]
     fn node_selector_needs_every_label() {
-        let p = pod(json!({"spec": {"containers": [], "nodeSelector": {"disk": "ssd", "zone": "a"}}}));
-        let ok = node(json!({"metadata": {"name": "n", "labels": {"disk": "ssd", "zone": "a", "x": "y"}}}));
+        let p =
+            pod(json!({"spec": {"containers": [], "nodeSelector": {"disk": "ssd", "zone": "a"}}}));
+        let ok = node(
+            json!({"metadata": {"name": "n", "labels": {"disk": "ssd", "zone": "a", "x": "y"}}}),
+        );
         let partial = node(json!({"metadata": {"name": "n", "labels": {"disk": "ssd"}}}));
         let r = RequiredNodeAffinity::of(&p);
         assert!(r.matches(&ok) && !r.matches(&partial));

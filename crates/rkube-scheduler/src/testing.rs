@@ -139,7 +139,8 @@ impl PodBuilder {
     }
     /// A host port on the container.
     pub fn host_port(mut self, port: i32) -> Self {
-        self.0["spec"]["containers"][0]["ports"] = json!([{"containerPort": port, "hostPort": port}]);
+        self.0["spec"]["containers"][0]["ports"] =
+            json!([{"containerPort": port, "hostPort": port}]);
         self
     }
     /// A `nodeSelector` entry.
@@ -165,9 +166,12 @@ impl PodBuilder {
     }
     /// Required anti-affinity to pods with `k=v` on the same host.
     pub fn anti_affinity_host(self, k: &str, v: &str) -> Self {
-        self.spec("affinity", json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-            {"labelSelector": {"matchLabels": {k: v}}, "topologyKey": "kubernetes.io/hostname"}
-        ]}}))
+        self.spec(
+            "affinity",
+            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {k: v}}, "topologyKey": "kubernetes.io/hostname"}
+            ]}}),
+        )
     }
     /// Marks the pod as being deleted.
     pub fn terminating(mut self) -> Self {

@@ -82,9 +82,18 @@ async fn client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
 }
 
 fn start_server(dir: &std::path::Path) -> anyhow::Result<(Child9, std::path::PathBuf)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["server", "--disable-agent", "--bind-address", "127.0.0.1", "--node-ip", "127.0.0.1"])
+        .args([
+            "server",
+            "--disable-agent",
+            "--bind-address",
+            "127.0.0.1",
+            "--node-ip",
+            "127.0.0.1",
+        ])
         .arg("--data-dir")
         .arg(dir)
         .args(["--https-listen-port", &port.to_string()])
@@ -111,7 +120,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (server, kubeconfig) = start_server(tmp.path())?;
     let pid = server.0.id();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    println!("idle RSS of rkube server --disable-agent: {:.1} MiB", rss_mib(pid)?);
+    println!(
+        "idle RSS of rkube server --disable-agent: {:.1} MiB",
+        rss_mib(pid)?
+    );
 
     let mut clients = Vec::new();
     for _ in 0..args.clients {
@@ -119,7 +131,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let first = clients.first().cloned().context("at least one client")?;
     Api::<Namespace>::all(first.clone())
-        .create(&PostParams::default(), &named(serde_json::json!({"metadata": {"name": "bench"}}))?)
+        .create(
+            &PostParams::default(),
+            &named(serde_json::json!({"metadata": {"name": "bench"}}))?,
+        )
         .await?;
 
     let start = Instant::now();
@@ -185,7 +200,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut rows = 0;
     for _ in 0..args.lists {
         let t = Instant::now();
-        let req = http::Request::get("/api/v1/pods").header(http::header::ACCEPT, TABLE_ACCEPT).body(Vec::new())?;
+        let req = http::Request::get("/api/v1/pods")
+            .header(http::header::ACCEPT, TABLE_ACCEPT)
+            .body(Vec::new())?;
         let table: serde_json::Value = first.request(req).await?;
         rows = table["rows"].as_array().map_or(0, Vec::len);
         lat.push(t.elapsed());
@@ -201,7 +218,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let cms: Api<ConfigMap> = Api::namespaced(first.clone(), "bench");
-    let rv = cms.list(&ListParams::default().limit(1)).await?.metadata.resource_version.unwrap_or_default();
+    let rv = cms
+        .list(&ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let mut watchers = Vec::new();
     for w in 0..args.watchers {
         let api: Api<ConfigMap> = Api::namespaced(clients[w % clients.len()].clone(), "bench");
@@ -216,9 +238,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             while let Some(ev) = stream.try_next().await? {
                 if let kube::api::WatchEvent::Added(cm) = ev {
                     let name = cm.metadata.name.unwrap_or_default();
-                    let at = sent.lock().map_err(|_| anyhow::anyhow!("lock"))?.get(&name).copied();
+                    let at = sent
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("lock"))?
+                        .get(&name)
+                        .copied();
                     if let Some(at) = at {
-                        samples.lock().map_err(|_| anyhow::anyhow!("lock"))?.push(at.elapsed());
+                        samples
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("lock"))?
+                            .push(at.elapsed());
                     }
                     got += 1;
                     if got == want {
@@ -232,8 +261,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     for i in 0..args.events {
         let name = format!("watched-{i}");
-        let cm: ConfigMap = named(serde_json::json!({"metadata": {"name": name, "labels": {"bench": "watch"}}}))?;
-        sent.lock().map_err(|_| anyhow::anyhow!("lock"))?.insert(name, Instant::now());
+        let cm: ConfigMap =
+            named(serde_json::json!({"metadata": {"name": name, "labels": {"bench": "watch"}}}))?;
+        sent.lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .insert(name, Instant::now());
         cms.create(&PostParams::default(), &cm).await?;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

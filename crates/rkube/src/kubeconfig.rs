@@ -4,7 +4,12 @@ use base64::Engine;
 use serde_json::json;
 
 /// A kubeconfig (YAML) authenticating with a client certificate.
-pub fn with_client_cert(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &str) -> anyhow::Result<String> {
+pub fn with_client_cert(
+    server: &str,
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> anyhow::Result<String> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
     let doc = json!({
         "apiVersion": "v1",

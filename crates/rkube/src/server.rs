@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use rkube_apiserver::auth::{
+    AllowAll, AuthenticatorChain, ClientCertAuthenticator, TokenAuthenticator, User,
+};
 use rkube_apiserver::service_ips::ServiceNetwork;
-use rkube_apiserver::auth::{AllowAll, AuthenticatorChain, ClientCertAuthenticator, TokenAuthenticator, User};
 use rkube_pki::{Ca, Subject};
 use rkube_store::embedded::EmbeddedStore;
 
@@ -69,12 +71,19 @@ pub struct ServerArgs {
 fn default_node_ip() -> IpAddr {
     if_addrs::get_if_addrs()
         .ok()
-        .and_then(|addrs| addrs.into_iter().find(|a| !a.is_loopback() && a.ip().is_ipv4()).map(|a| a.ip()))
+        .and_then(|addrs| {
+            addrs
+                .into_iter()
+                .find(|a| !a.is_loopback() && a.ip().is_ipv4())
+                .map(|a| a.ip())
+        })
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_lowercase()).unwrap_or_else(|_| "rkube".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_else(|_| "rkube".into())
 }
 
 fn load_or_create_token(path: &Path, given: Option<&str>) -> anyhow::Result<String> {
@@ -86,24 +95,31 @@ fn load_or_create_token(path: &Path, given: Option<&str>) -> anyhow::Result<Stri
         return Ok(existing.trim().to_string());
     }
     use rand::Rng;
-    let token: String = (0..32).map(|_| format!("{:02x}", rand::rng().random::<u8>())).collect();
+    let token: String = (0..32)
+        .map(|_| format!("{:02x}", rand::rng().random::<u8>()))
+        .collect();
     rkube_pki::write_private(path, &token)?;
     Ok(token)
 }
 
 fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
     std::fs::read_dir(dir).with_context(|| format!("cannot read data dir {}", dir.display()))?;
     let probe = dir.join(".rkube-write-test");
-    std::fs::write(&probe, b"").with_context(|| format!("cannot write to data dir {}", dir.display()))?;
-    std::fs::remove_file(&probe).with_context(|| format!("cannot write to data dir {}", dir.display()))?;
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("cannot write to data dir {}", dir.display()))?;
+    std::fs::remove_file(&probe)
+        .with_context(|| format!("cannot write to data dir {}", dir.display()))?;
     Ok(())
 }
 
 /// Run the control plane until SIGINT/SIGTERM.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if !args.datastore_endpoint.is_empty() {
-        bail!("--datastore-endpoint: the etcd backend is not available yet; omit the flag to use the embedded datastore");
+        bail!(
+            "--datastore-endpoint: the etcd backend is not available yet; omit the flag to use the embedded datastore"
+        );
     }
     let server_dir = args.data_dir.join("server");
     prepare_dir(&server_dir)?;
@@ -118,55 +134,101 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let ca = Ca::load_or_create(&tls_dir, "rkube-server-ca").context("cluster CA")?;
     let service_ip = IpAddr::V4(
         ServiceNetwork::parse(&args.service_cidr)
-            .with_context(|| format!("--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16", args.service_cidr))?
+            .with_context(|| {
+                format!(
+                    "--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16",
+                    args.service_cidr
+                )
+            })?
             .nth(1),
     );
-    let mut ips = vec![node_ip, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), service_ip];
+    let mut ips = vec![
+        node_ip,
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        service_ip,
+    ];
     if !args.bind_address.is_unspecified() {
         ips.push(args.bind_address);
     }
     ips.dedup();
-    let dns: Vec<String> = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "localhost"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([format!("kubernetes.default.svc.{}", args.cluster_domain), node_name.clone()])
-        .collect();
+    let dns: Vec<String> = [
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "localhost",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([
+        format!("kubernetes.default.svc.{}", args.cluster_domain),
+        node_name.clone(),
+    ])
+    .collect();
     // The serving certificate is reissued each start so new node IPs are always covered.
-    let serving = ca.issue_server("kube-apiserver", &dns, &ips).context("serving certificate")?;
+    let serving = ca
+        .issue_server("kube-apiserver", &dns, &ips)
+        .context("serving certificate")?;
     let admin = rkube_pki::load_or_issue(&tls_dir, "client-admin", || {
-        ca.issue_client(&Subject { common_name: "system:admin".into(), organizations: vec!["system:masters".into()] })
+        ca.issue_client(&Subject {
+            common_name: "system:admin".into(),
+            organizations: vec!["system:masters".into()],
+        })
     })
     .context("admin certificate")?;
     let token = load_or_create_token(&server_dir.join("token"), args.token.as_deref())?;
 
-    let store = EmbeddedStore::open(&server_dir.join("db")).await.context("datastore")?;
+    let store = EmbeddedStore::open(&server_dir.join("db"))
+        .await
+        .context("datastore")?;
     let store: Arc<dyn rkube_store::Store> = Arc::new(store);
-    let node_user = User { name: "rkube:node-bootstrap".into(), groups: vec!["system:bootstrappers".into()] };
+    let node_user = User {
+        name: "rkube:node-bootstrap".into(),
+        groups: vec!["system:bootstrappers".into()],
+    };
     let authn = AuthenticatorChain(vec![
         Box::new(ClientCertAuthenticator),
         Box::new(TokenAuthenticator::new(HashMap::from([(token, node_user)]))),
     ]);
-    let service_network = ServiceNetwork::parse(&args.service_cidr)
-        .with_context(|| format!("--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16", args.service_cidr))?;
-    let config = rkube_apiserver::Config { advertise_ip: node_ip, port: args.https_listen_port, service_network };
+    let service_network = ServiceNetwork::parse(&args.service_cidr).with_context(|| {
+        format!(
+            "--service-cidr {}: expected an IPv4 network such as 10.43.0.0/16",
+            args.service_cidr
+        )
+    })?;
+    let config = rkube_apiserver::Config {
+        advertise_ip: node_ip,
+        port: args.https_listen_port,
+        service_network,
+    };
     let app = rkube_apiserver::build(store, Box::new(authn), Box::new(AllowAll), config)
         .await
         .map_err(|e| anyhow::anyhow!("API server: {e}"))?;
-    let tls = rkube_apiserver::tls::server_config(&serving.cert_pem, &serving.key_pem, ca.cert_pem())?;
+    let tls =
+        rkube_apiserver::tls::server_config(&serving.cert_pem, &serving.key_pem, ca.cert_pem())?;
 
-    let url_host = if args.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { args.bind_address.to_string() };
+    let url_host = if args.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        args.bind_address.to_string()
+    };
     let url = format!("https://{url_host}:{}", args.https_listen_port);
-    let kubeconfig = crate::kubeconfig::with_client_cert(&url, ca.cert_pem(), &admin.cert_pem, &admin.key_pem)?;
+    let kubeconfig =
+        crate::kubeconfig::with_client_cert(&url, ca.cert_pem(), &admin.cert_pem, &admin.key_pem)?;
     let admin_path = server_dir.join("admin.kubeconfig");
     rkube_pki::write_private(&admin_path, &kubeconfig)?;
     if let Some(extra) = &args.write_kubeconfig {
         if let Some(parent) = extra.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("--write-kubeconfig {}", extra.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("--write-kubeconfig {}", extra.display()))?;
         }
-        rkube_pki::write_private(extra, &kubeconfig).with_context(|| format!("--write-kubeconfig {}", extra.display()))?;
+        rkube_pki::write_private(extra, &kubeconfig)
+            .with_context(|| format!("--write-kubeconfig {}", extra.display()))?;
     }
     let shown = args.write_kubeconfig.as_deref().unwrap_or(&admin_path);
-    println!("rkube server ready: API at {url}, kubeconfig at {}", shown.display());
+    println!(
+        "rkube server ready: API at {url}, kubeconfig at {}",
+        shown.display()
+    );
     tracing::info!(
         %url,
         node = %node_name,
@@ -190,7 +252,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let client = crate::loopback::client(app.clone(), "system:kube-scheduler", &[]);
         tokio::spawn(rkube_scheduler::run(client, stop.clone()));
     }
-    rkube_apiserver::tls::serve(listener, tls, rkube_apiserver::router(app), shutdown_signal()).await;
+    rkube_apiserver::tls::serve(
+        listener,
+        tls,
+        rkube_apiserver::router(app),
+        shutdown_signal(),
+    )
+    .await;
     stop.cancel();
     Ok(())
 }

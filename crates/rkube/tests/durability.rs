@@ -17,7 +17,9 @@ const WRITERS: usize = 16;
 
 async fn client_for(s: &Server) -> kube::Client {
     let kc = Kubeconfig::read_from(&s.kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
     kube::Client::try_from(config).expect("client")
 }
 
@@ -33,8 +35,10 @@ async fn acknowledged_writes_survive_kill_9() {
         writers.push(tokio::spawn(async move {
             for i in (w..WRITES).step_by(WRITERS) {
                 let name = format!("d-{i:05}");
-                let obj: ConfigMap = serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "data": {"i": i.to_string()}}))
-                    .expect("configmap");
+                let obj: ConfigMap = serde_json::from_value(
+                    serde_json::json!({"metadata": {"name": name}, "data": {"i": i.to_string()}}),
+                )
+                .expect("configmap");
                 match api.create(&PostParams::default(), &obj).await {
                     Ok(_) => {
                         acked.lock().expect("lock").insert(name);
@@ -55,7 +59,11 @@ async fn acknowledged_writes_survive_kill_9() {
         let _ = w.await;
     }
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= WRITES / 2 && acked.len() < WRITES, "killed mid-stream after {} writes", acked.len());
+    assert!(
+        acked.len() >= WRITES / 2 && acked.len() < WRITES,
+        "killed mid-stream after {} writes",
+        acked.len()
+    );
 
     let s = tokio::task::spawn_blocking(move || {
         s.restart();
@@ -73,6 +81,15 @@ async fn acknowledged_writes_survive_kill_9() {
         .filter_map(|c| c.metadata.name)
         .collect();
     let lost: Vec<&String> = acked.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged writes lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
-    eprintln!("durability: {} acknowledged, {} stored after kill -9", acked.len(), stored.len());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    eprintln!(
+        "durability: {} acknowledged, {} stored after kill -9",
+        acked.len(),
+        stored.len()
+    );
 }

@@ -14,7 +14,9 @@ use support::Server;
 
 async fn client_for(s: &Server) -> kube::Client {
     let kc = Kubeconfig::read_from(&s.kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
     kube::Client::try_from(config).expect("client")
 }
 
@@ -23,10 +25,17 @@ fn cm(name: &str) -> ConfigMap {
         .expect("configmap")
 }
 
-async fn names_eventually(store: &reflector::Store<ConfigMap>, want: &BTreeSet<String>) -> BTreeSet<String> {
+async fn names_eventually(
+    store: &reflector::Store<ConfigMap>,
+    want: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut last = BTreeSet::new();
     for _ in 0..200 {
-        last = store.state().iter().filter_map(|c| c.metadata.name.clone()).collect();
+        last = store
+            .state()
+            .iter()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect();
         if last == *want {
             break;
         }
@@ -42,12 +51,16 @@ async fn reflector_stays_in_sync_across_restart() {
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     let (reader, writer) = reflector::store();
     let cfg = watcher::Config::default().labels("set=reflect");
-    let stream = reflector(writer, watcher(api.clone(), cfg)).default_backoff().applied_objects();
+    let stream = reflector(writer, watcher(api.clone(), cfg))
+        .default_backoff()
+        .applied_objects();
     let task = tokio::spawn(stream.for_each(|_| async {}));
 
     let mut want = BTreeSet::new();
     for i in 0..5 {
-        api.create(&PostParams::default(), &cm(&format!("before-{i}"))).await.expect("create");
+        api.create(&PostParams::default(), &cm(&format!("before-{i}")))
+            .await
+            .expect("create");
         want.insert(format!("before-{i}"));
     }
     assert_eq!(names_eventually(&reader, &want).await, want, "initial sync");
@@ -58,12 +71,20 @@ async fn reflector_stays_in_sync_across_restart() {
     });
     let s = restart.await.expect("restart");
     for i in 0..5 {
-        api.create(&PostParams::default(), &cm(&format!("after-{i}"))).await.expect("create after restart");
+        api.create(&PostParams::default(), &cm(&format!("after-{i}")))
+            .await
+            .expect("create after restart");
         want.insert(format!("after-{i}"));
     }
-    api.delete("before-0", &DeleteParams::default()).await.expect("delete");
+    api.delete("before-0", &DeleteParams::default())
+        .await
+        .expect("delete");
     want.remove("before-0");
-    assert_eq!(names_eventually(&reader, &want).await, want, "in sync after restart");
+    assert_eq!(
+        names_eventually(&reader, &want).await,
+        want,
+        "in sync after restart"
+    );
     task.abort();
     drop(s);
 }

@@ -30,19 +30,34 @@ struct NodeSpec<'a> {
 
 impl<'a> NodeSpec<'a> {
     fn new(name: &'a str, cpu: &'a str) -> Self {
-        NodeSpec { name, cpu, memory: "8Gi", labels: &[], taints: &[] }
+        NodeSpec {
+            name,
+            cpu,
+            memory: "8Gi",
+            labels: &[],
+            taints: &[],
+        }
     }
 }
 
 fn node_manifest(n: &NodeSpec<'_>) -> Value {
-    let mut labels: BTreeMap<String, String> = n.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut labels: BTreeMap<String, String> = n
+        .labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     labels.insert("kubernetes.io/hostname".into(), n.name.into());
-    let taints: Vec<Value> = n.taints.iter().map(|(k, v, e)| json!({"key": k, "value": v, "effect": e})).collect();
+    let taints: Vec<Value> = n
+        .taints
+        .iter()
+        .map(|(k, v, e)| json!({"key": k, "value": v, "effect": e}))
+        .collect();
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": n.name, "labels": labels}, "spec": {"taints": taints}})
 }
 
 fn node_status(n: &NodeSpec<'_>) -> Value {
-    let resources = json!({"cpu": n.cpu, "memory": n.memory, "pods": "110", "ephemeral-storage": "50Gi"});
+    let resources =
+        json!({"cpu": n.cpu, "memory": n.memory, "pods": "110", "ephemeral-storage": "50Gi"});
     json!({"status": {
         "capacity": resources, "allocatable": resources,
         "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test node",
@@ -54,7 +69,15 @@ fn node_status(n: &NodeSpec<'_>) -> Value {
 fn add_node(s: &Server, n: NodeSpec<'_>) {
     s.kubectl_in(&["create", "-f", "-"], &node_manifest(&n).to_string());
     let status = node_status(&n).to_string();
-    s.kubectl_ok(&["patch", "node", n.name, "--subresource=status", "--type=merge", "-p", &status]);
+    s.kubectl_ok(&[
+        "patch",
+        "node",
+        n.name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &status,
+    ]);
 }
 
 fn pod_manifest(name: &str, cpu: &str, extra_spec: Value) -> Value {
@@ -86,8 +109,12 @@ fn node_of(s: &Server, pod: &str) -> String {
 }
 
 fn wait_bound(s: &Server, pod: &str, timeout: Duration) -> String {
-    eventually(timeout, || Some(node_of(s, pod)).filter(|n| !n.is_empty()))
-        .unwrap_or_else(|| panic!("pod {pod} was not bound within {timeout:?}: {}", describe(s, pod)))
+    eventually(timeout, || Some(node_of(s, pod)).filter(|n| !n.is_empty())).unwrap_or_else(|| {
+        panic!(
+            "pod {pod} was not bound within {timeout:?}: {}",
+            describe(s, pod)
+        )
+    })
 }
 
 fn describe(s: &Server, pod: &str) -> String {
@@ -96,7 +123,11 @@ fn describe(s: &Server, pod: &str) -> String {
 
 fn scheduled_condition(s: &Server, pod: &str) -> Option<Value> {
     let p = get_json(s, &["get", "pod", pod]);
-    p["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "PodScheduled").cloned()
+    p["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "PodScheduled")
+        .cloned()
 }
 
 /// Waits for the pod's PodScheduled=False message to be `want`.
@@ -104,11 +135,24 @@ fn wait_unschedulable(s: &Server, pod: &str, want: &str) -> Value {
     let got = eventually(Duration::from_secs(20), || {
         scheduled_condition(s, pod).filter(|c| c["status"] == "False" && c["message"] == want)
     });
-    got.unwrap_or_else(|| panic!("pod {pod} never reported {want:?}; last: {:?}", scheduled_condition(s, pod)))
+    got.unwrap_or_else(|| {
+        panic!(
+            "pod {pod} never reported {want:?}; last: {:?}",
+            scheduled_condition(s, pod)
+        )
+    })
 }
 
 fn failed_scheduling_events(s: &Server, pod: &str) -> Vec<Value> {
-    let list = get_json(s, &["get", "events", "--field-selector", &format!("reason=FailedScheduling,involvedObject.name={pod}")]);
+    let list = get_json(
+        s,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            &format!("reason=FailedScheduling,involvedObject.name={pod}"),
+        ],
+    );
     list["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -124,27 +168,72 @@ fn pods_spread_over_nodes_and_are_bound() {
     }
     let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..6 {
-        *per_node.entry(wait_bound(&s, &format!("web-{i}"), Duration::from_secs(20))).or_default() += 1;
+        *per_node
+            .entry(wait_bound(&s, &format!("web-{i}"), Duration::from_secs(20)))
+            .or_default() += 1;
     }
-    assert_eq!(per_node.len(), 3, "least-allocated scoring spreads the pods: {per_node:?}");
+    assert_eq!(
+        per_node.len(),
+        3,
+        "least-allocated scoring spreads the pods: {per_node:?}"
+    );
     assert!(per_node.values().all(|n| *n == 2), "{per_node:?}");
     let cond = scheduled_condition(&s, "web-0").expect("PodScheduled condition");
     assert_eq!(cond["status"], "True");
     let node = node_of(&s, "web-0");
-    let events = get_json(&s, &["get", "events", "--field-selector", "reason=Scheduled,involvedObject.name=web-0"]);
+    let events = get_json(
+        &s,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=Scheduled,involvedObject.name=web-0",
+        ],
+    );
     let ev = &events["items"][0];
-    assert_eq!(ev["message"], format!("Successfully assigned default/web-0 to {node}"));
-    assert_eq!((ev["type"].as_str(), ev["source"]["component"].as_str()), (Some("Normal"), Some("default-scheduler")));
+    assert_eq!(
+        ev["message"],
+        format!("Successfully assigned default/web-0 to {node}")
+    );
+    assert_eq!(
+        (ev["type"].as_str(), ev["source"]["component"].as_str()),
+        (Some("Normal"), Some("default-scheduler"))
+    );
 }
 
 #[test]
 fn node_selector_and_node_affinity_are_respected() {
     let _g = serial();
     let s = Server::start();
-    add_node(&s, NodeSpec { labels: &[("disk", "ssd")], ..NodeSpec::new("ssd-node", "4") });
-    add_node(&s, NodeSpec { labels: &[("zone", "z2")], ..NodeSpec::new("zone-node", "4") });
-    add_node(&s, NodeSpec { labels: &[("gpu", "yes")], ..NodeSpec::new("gpu-node", "4") });
-    create(&s, &pod_manifest("by-selector", "100m", json!({"nodeSelector": {"disk": "ssd"}})));
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("disk", "ssd")],
+            ..NodeSpec::new("ssd-node", "4")
+        },
+    );
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("zone", "z2")],
+            ..NodeSpec::new("zone-node", "4")
+        },
+    );
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("gpu", "yes")],
+            ..NodeSpec::new("gpu-node", "4")
+        },
+    );
+    create(
+        &s,
+        &pod_manifest(
+            "by-selector",
+            "100m",
+            json!({"nodeSelector": {"disk": "ssd"}}),
+        ),
+    );
     let required = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1", "z2"]}]}
     ]}}}});
@@ -157,11 +246,26 @@ fn node_selector_and_node_affinity_are_respected() {
         {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["zone-node"]}]}
     ]}}}});
     create(&s, &pod_manifest("by-field", "100m", by_name));
-    assert_eq!(wait_bound(&s, "by-selector", Duration::from_secs(20)), "ssd-node");
-    assert_eq!(wait_bound(&s, "by-affinity", Duration::from_secs(20)), "zone-node");
-    assert_eq!(wait_bound(&s, "by-preference", Duration::from_secs(20)), "gpu-node");
-    assert_eq!(wait_bound(&s, "by-field", Duration::from_secs(20)), "zone-node");
-    create(&s, &pod_manifest("nowhere", "100m", json!({"nodeSelector": {"disk": "nvme"}})));
+    assert_eq!(
+        wait_bound(&s, "by-selector", Duration::from_secs(20)),
+        "ssd-node"
+    );
+    assert_eq!(
+        wait_bound(&s, "by-affinity", Duration::from_secs(20)),
+        "zone-node"
+    );
+    assert_eq!(
+        wait_bound(&s, "by-preference", Duration::from_secs(20)),
+        "gpu-node"
+    );
+    assert_eq!(
+        wait_bound(&s, "by-field", Duration::from_secs(20)),
+        "zone-node"
+    );
+    create(
+        &s,
+        &pod_manifest("nowhere", "100m", json!({"nodeSelector": {"disk": "nvme"}})),
+    );
     wait_unschedulable(
         &s,
         "nowhere",
@@ -175,22 +279,44 @@ fn too_big_pod_waits_with_kubernetes_message_and_schedules_when_a_node_arrives()
     let s = Server::start();
     let control_plane = [("node-role.kubernetes.io/control-plane", "", "NoSchedule")];
     add_node(&s, NodeSpec::new("small", "1"));
-    add_node(&s, NodeSpec { taints: &control_plane, ..NodeSpec::new("cp1", "8") });
-    add_node(&s, NodeSpec { taints: &control_plane, ..NodeSpec::new("cp2", "8") });
+    add_node(
+        &s,
+        NodeSpec {
+            taints: &control_plane,
+            ..NodeSpec::new("cp1", "8")
+        },
+    );
+    add_node(
+        &s,
+        NodeSpec {
+            taints: &control_plane,
+            ..NodeSpec::new("cp2", "8")
+        },
+    );
     create(&s, &pod_manifest("big", "2", json!({})));
     let want = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.";
     let cond = wait_unschedulable(&s, "big", want);
     assert_eq!(cond["reason"], "Unschedulable");
-    let events = eventually(Duration::from_secs(10), || Some(failed_scheduling_events(&s, "big")).filter(|e| !e.is_empty()))
-        .expect("a FailedScheduling event");
+    let events = eventually(Duration::from_secs(10), || {
+        Some(failed_scheduling_events(&s, "big")).filter(|e| !e.is_empty())
+    })
+    .expect("a FailedScheduling event");
     let ev = &events[0];
     assert_eq!(ev["message"], want);
     assert_eq!(ev["type"], "Warning");
     assert_eq!(ev["source"]["component"], "default-scheduler");
     assert_eq!(ev["reportingComponent"], "default-scheduler");
     assert_eq!(ev["involvedObject"]["kind"], "Pod");
-    let table = s.kubectl_ok(&["get", "events", "--field-selector", "reason=FailedScheduling"]);
-    assert!(table.contains("FailedScheduling") && table.contains("pod/big"), "{table}");
+    let table = s.kubectl_ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=FailedScheduling",
+    ]);
+    assert!(
+        table.contains("FailedScheduling") && table.contains("pod/big"),
+        "{table}"
+    );
     assert_eq!(node_of(&s, "big"), "");
 
     // Let a few retries go by, then add a node that fits: the pod must not wait out a long back-off.
@@ -201,20 +327,32 @@ fn too_big_pod_waits_with_kubernetes_message_and_schedules_when_a_node_arrives()
     let latency = added.elapsed();
     println!("pod bound {latency:?} after its node was added");
     assert!(latency < Duration::from_secs(5), "took {latency:?}");
-    assert_eq!(scheduled_condition(&s, "big").map(|c| c["status"].clone()), Some(json!("True")));
+    assert_eq!(
+        scheduled_condition(&s, "big").map(|c| c["status"].clone()),
+        Some(json!("True"))
+    );
 }
 
 #[test]
 fn tainted_nodes_are_avoided_unless_tolerated() {
     let _g = serial();
     let s = Server::start();
-    add_node(&s, NodeSpec { taints: &[("dedicated", "gpu", "NoSchedule")], ..NodeSpec::new("gpu", "4") });
+    add_node(
+        &s,
+        NodeSpec {
+            taints: &[("dedicated", "gpu", "NoSchedule")],
+            ..NodeSpec::new("gpu", "4")
+        },
+    );
     add_node(&s, NodeSpec::new("plain", "4"));
     for i in 0..4 {
         create(&s, &pod_manifest(&format!("plain-{i}"), "100m", json!({})));
     }
     for i in 0..4 {
-        assert_eq!(wait_bound(&s, &format!("plain-{i}"), Duration::from_secs(20)), "plain");
+        assert_eq!(
+            wait_bound(&s, &format!("plain-{i}"), Duration::from_secs(20)),
+            "plain"
+        );
     }
     let tolerant = json!({
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
@@ -223,15 +361,32 @@ fn tainted_nodes_are_avoided_unless_tolerated() {
     create(&s, &pod_manifest("tolerant", "100m", tolerant));
     assert_eq!(wait_bound(&s, "tolerant", Duration::from_secs(20)), "gpu");
     // A cordoned node is avoided too.
-    s.kubectl_ok(&["patch", "node", "plain", "--type=merge", "-p", r#"{"spec":{"unschedulable":true}}"#]);
+    s.kubectl_ok(&[
+        "patch",
+        "node",
+        "plain",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"unschedulable":true}}"#,
+    ]);
     create(&s, &pod_manifest("after-cordon", "100m", json!({})));
     wait_unschedulable(
         &s,
         "after-cordon",
         "0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
     );
-    s.kubectl_ok(&["patch", "node", "plain", "--type=merge", "-p", r#"{"spec":{"unschedulable":false}}"#]);
-    assert_eq!(wait_bound(&s, "after-cordon", Duration::from_secs(10)), "plain");
+    s.kubectl_ok(&[
+        "patch",
+        "node",
+        "plain",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"unschedulable":false}}"#,
+    ]);
+    assert_eq!(
+        wait_bound(&s, "after-cordon", Duration::from_secs(10)),
+        "plain"
+    );
 }
 
 #[test]
@@ -261,9 +416,13 @@ fn host_ports_and_anti_affinity_conflicts() {
     assert_eq!(wait_bound(&s, "port-3", Duration::from_secs(10)), n1);
 
     let anti = |name: &str| {
-        let mut p = pod_manifest(name, "100m", json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-            {"labelSelector": {"matchLabels": {"role": "db"}}, "topologyKey": "kubernetes.io/hostname"}
-        ]}}}));
+        let mut p = pod_manifest(
+            name,
+            "100m",
+            json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"role": "db"}}, "topologyKey": "kubernetes.io/hostname"}
+            ]}}}),
+        );
         p["metadata"]["labels"] = json!({"role": "db"});
         p
     };
@@ -284,22 +443,46 @@ fn host_ports_and_anti_affinity_conflicts() {
 fn topology_spread_constraints_balance_zones() {
     let _g = serial();
     let s = Server::start();
-    add_node(&s, NodeSpec { labels: &[("topology.kubernetes.io/zone", "z1")], ..NodeSpec::new("z1-a", "8") });
-    add_node(&s, NodeSpec { labels: &[("topology.kubernetes.io/zone", "z1")], ..NodeSpec::new("z1-b", "8") });
-    add_node(&s, NodeSpec { labels: &[("topology.kubernetes.io/zone", "z2")], ..NodeSpec::new("z2-a", "1") });
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("topology.kubernetes.io/zone", "z1")],
+            ..NodeSpec::new("z1-a", "8")
+        },
+    );
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("topology.kubernetes.io/zone", "z1")],
+            ..NodeSpec::new("z1-b", "8")
+        },
+    );
+    add_node(
+        &s,
+        NodeSpec {
+            labels: &[("topology.kubernetes.io/zone", "z2")],
+            ..NodeSpec::new("z2-a", "1")
+        },
+    );
     let spread = json!({"topologySpreadConstraints": [{
         "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
         "labelSelector": {"matchLabels": {"app": "test"}}
     }]});
     for i in 0..4 {
-        create(&s, &pod_manifest(&format!("spread-{i}"), "400m", spread.clone()));
+        create(
+            &s,
+            &pod_manifest(&format!("spread-{i}"), "400m", spread.clone()),
+        );
     }
     let mut zones: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..4 {
         let node = wait_bound(&s, &format!("spread-{i}"), Duration::from_secs(20));
         *zones.entry(node[..2].to_string()).or_default() += 1;
     }
-    assert_eq!(zones, BTreeMap::from([("z1".to_string(), 2), ("z2".to_string(), 2)]));
+    assert_eq!(
+        zones,
+        BTreeMap::from([("z1".to_string(), 2), ("z2".to_string(), 2)])
+    );
     // z2 is full (1 cpu); a fifth pod may go to z1 (skew 3-2=1), a sixth may not.
     create(&s, &pod_manifest("spread-4", "400m", spread.clone()));
     assert!(wait_bound(&s, "spread-4", Duration::from_secs(20)).starts_with("z1"));
@@ -320,11 +503,20 @@ fn higher_priority_pod_preempts_a_lower_one() {
         create(&s, &pc);
     }
     add_node(&s, NodeSpec::new("only", "2"));
-    create(&s, &pod_manifest("victim", "1500m", json!({"priorityClassName": "low"})));
+    create(
+        &s,
+        &pod_manifest("victim", "1500m", json!({"priorityClassName": "low"})),
+    );
     assert_eq!(wait_bound(&s, "victim", Duration::from_secs(20)), "only");
-    create(&s, &pod_manifest("bystander", "500m", json!({"priorityClassName": "high"})));
+    create(
+        &s,
+        &pod_manifest("bystander", "500m", json!({"priorityClassName": "high"})),
+    );
     assert_eq!(wait_bound(&s, "bystander", Duration::from_secs(20)), "only");
-    create(&s, &pod_manifest("preemptor", "1500m", json!({"priorityClassName": "high"})));
+    create(
+        &s,
+        &pod_manifest("preemptor", "1500m", json!({"priorityClassName": "high"})),
+    );
 
     // The victim is marked and deleted gracefully; the preemptor is nominated to the node meanwhile.
     let victim = eventually(Duration::from_secs(20), || {
@@ -332,17 +524,56 @@ fn higher_priority_pod_preempts_a_lower_one() {
         v["metadata"]["deletionTimestamp"].is_string().then_some(v)
     })
     .expect("victim deleted");
-    let condition = |t: &str| victim["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == t).cloned());
-    assert_eq!(condition("DisruptionTarget").map(|c| c["reason"].clone()), Some(json!("PreemptionByScheduler")));
-    assert_eq!(condition("PodScheduled").map(|c| c["status"].clone()), Some(json!("True")), "other conditions are kept");
+    let condition = |t: &str| {
+        victim["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == t).cloned())
+    };
+    assert_eq!(
+        condition("DisruptionTarget").map(|c| c["reason"].clone()),
+        Some(json!("PreemptionByScheduler"))
+    );
+    assert_eq!(
+        condition("PodScheduled").map(|c| c["status"].clone()),
+        Some(json!("True")),
+        "other conditions are kept"
+    );
     let nominated = eventually(Duration::from_secs(10), || {
-        Some(s.kubectl_ok(&["get", "pod", "preemptor", "-o", "jsonpath={.status.nominatedNodeName}"])).filter(|n| !n.is_empty())
+        Some(s.kubectl_ok(&[
+            "get",
+            "pod",
+            "preemptor",
+            "-o",
+            "jsonpath={.status.nominatedNodeName}",
+        ]))
+        .filter(|n| !n.is_empty())
     });
     assert_eq!(nominated.as_deref(), Some("only"));
-    assert_eq!(node_of(&s, "preemptor"), "", "not bound while the victim is terminating");
-    let preempted = get_json(&s, &["get", "events", "--field-selector", "reason=Preempted,involvedObject.name=victim"]);
-    assert!(preempted["items"][0]["message"].as_str().is_some_and(|m| m.starts_with("Preempted by pod ")), "{preempted}");
-    assert_eq!(node_of(&s, "bystander"), "only", "the higher-priority bystander stays");
+    assert_eq!(
+        node_of(&s, "preemptor"),
+        "",
+        "not bound while the victim is terminating"
+    );
+    let preempted = get_json(
+        &s,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=Preempted,involvedObject.name=victim",
+        ],
+    );
+    assert!(
+        preempted["items"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Preempted by pod ")),
+        "{preempted}"
+    );
+    assert_eq!(
+        node_of(&s, "bystander"),
+        "only",
+        "the higher-priority bystander stays"
+    );
 
     // Play the kubelet: the victim's containers have stopped.
     s.kubectl_ok(&["delete", "pod", "victim", "--grace-period=0", "--force"]);
@@ -352,27 +583,41 @@ fn higher_priority_pod_preempts_a_lower_one() {
 async fn kube_client(s: &Server) -> kube::Client {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let kc = Kubeconfig::read_from(&s.kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
     kube::Client::try_from(config).expect("client")
 }
 
 /// Watches pods labelled `app=<app>` until `n` of them are bound; returns when the last one was seen bound.
-fn watch_bound(pods: kube::Api<k8s_openapi::api::core::v1::Pod>, app: &str, n: usize) -> tokio::task::JoinHandle<(usize, Instant)> {
+fn watch_bound(
+    pods: kube::Api<k8s_openapi::api::core::v1::Pod>,
+    app: &str,
+    n: usize,
+) -> tokio::task::JoinHandle<(usize, Instant)> {
     watch_bound_selector(pods, &format!("app={app}"), n)
 }
 
 /// Watches pods matching `selector` until `n` of them are bound; returns when the last one was seen bound.
-fn watch_bound_selector(pods: kube::Api<k8s_openapi::api::core::v1::Pod>, selector: &str, n: usize) -> tokio::task::JoinHandle<(usize, Instant)> {
+fn watch_bound_selector(
+    pods: kube::Api<k8s_openapi::api::core::v1::Pod>,
+    selector: &str,
+    n: usize,
+) -> tokio::task::JoinHandle<(usize, Instant)> {
     use futures::StreamExt;
     use kube::runtime::{WatchStreamExt, watcher};
     let selector = selector.to_string();
     tokio::spawn(async move {
         let mut seen = std::collections::HashSet::new();
-        let stream = watcher(pods, watcher::Config::default().labels(&selector)).default_backoff().applied_objects();
+        let stream = watcher(pods, watcher::Config::default().labels(&selector))
+            .default_backoff()
+            .applied_objects();
         let mut stream = std::pin::pin!(stream);
         let mut last = Instant::now();
         while let Some(Ok(p)) = stream.next().await {
-            if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && seen.insert(p.metadata.name.clone().unwrap_or_default()) {
+            if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
+                && seen.insert(p.metadata.name.clone().unwrap_or_default())
+            {
                 last = Instant::now();
                 if seen.len() == n {
                     break;
@@ -391,19 +636,32 @@ async fn create_pods(pods: &kube::Api<k8s_openapi::api::core::v1::Pod>, app: &st
             let mut m = pod_manifest(&format!("{app}-{i:04}"), "100m", json!({}));
             m["metadata"]["labels"] = json!({"app": app});
             let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(m).expect("pod");
-            pods.create(&kube::api::PostParams::default(), &pod).await.expect("create pod");
+            pods.create(&kube::api::PostParams::default(), &pod)
+                .await
+                .expect("create pod");
         })
         .await;
 }
 
 /// Sets `spec.unschedulable` on every node, 16 requests at a time.
-async fn cordon_all(nodes: &kube::Api<k8s_openapi::api::core::v1::Node>, count: usize, cordoned: bool) {
+async fn cordon_all(
+    nodes: &kube::Api<k8s_openapi::api::core::v1::Node>,
+    count: usize,
+    cordoned: bool,
+) {
     use futures::StreamExt;
     use kube::api::{Patch, PatchParams};
     futures::stream::iter(0..count)
         .for_each_concurrent(16, |i| async move {
             let patch = json!({"spec": {"unschedulable": cordoned}});
-            nodes.patch(&format!("node-{i:03}"), &PatchParams::default(), &Patch::Merge(&patch)).await.expect("cordon");
+            nodes
+                .patch(
+                    &format!("node-{i:03}"),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .expect("cordon");
         })
         .await;
 }
@@ -420,7 +678,11 @@ fn throughput_1000_pods_on_100_nodes() {
     const PODS: usize = 1000;
     let _g = serial();
     let s = Server::start();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let client = kube_client(&s).await;
         let nodes: Api<Node> = Api::all(client.clone());
@@ -501,7 +763,13 @@ fn server_rss_mib(dir: &std::path::Path) -> Option<f64> {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains(" server ") && cmdline.contains(&needle) {
             let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+            let kb: f64 = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
             return Some(kb / 1024.0);
         }
     }
@@ -522,7 +790,11 @@ fn throughput_10000_pending_pods_on_5000_nodes() {
     const PODS: usize = 10_000;
     let _g = serial();
     let s = Server::start();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let client = kube_client(&s).await;
         let nodes: Api<Node> = Api::all(client.clone());

@@ -8,7 +8,9 @@ use super::{each_item, ensure_map, map_mut, set_empty, set_missing, set_zero};
 
 /// Defaults of a Pod object: the pod-only ones, then those every pod spec gets.
 pub(super) fn pod(obj: &mut Value) {
-    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else { return };
+    let Some(spec) = obj.as_object_mut().and_then(|o| ensure_map(o, "spec")) else {
+        return;
+    };
     requests_from_limits(spec);
     set_missing(spec, "enableServiceLinks", json!(true));
     if spec.get("hostNetwork") == Some(&Value::Bool(true)) {
@@ -20,7 +22,9 @@ pub(super) fn pod(obj: &mut Value) {
 
 /// Defaults of `template.spec` inside a workload spec (no pod-only defaults).
 pub(super) fn template(spec: &mut Map<String, Value>) {
-    let Some(template) = ensure_map(spec, "template") else { return };
+    let Some(template) = ensure_map(spec, "template") else {
+        return;
+    };
     if let Some(pod_spec_map) = ensure_map(template, "spec") {
         pod_spec(pod_spec_map);
     }
@@ -41,7 +45,10 @@ pub(super) fn pod_spec(spec: &mut Map<String, Value>) {
 
 /// The Priority admission plugin's result when no PriorityClass is named and none is the global default.
 fn priority(spec: &mut Map<String, Value>) {
-    let named = spec.get("priorityClassName").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let named = spec
+        .get("priorityClassName")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
     if !named {
         set_missing(spec, "priority", json!(0));
         set_missing(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
@@ -51,8 +58,12 @@ fn priority(spec: &mut Map<String, Value>) {
 fn requests_from_limits(spec: &mut Map<String, Value>) {
     for list in ["containers", "initContainers"] {
         each_item(spec, list, |c| {
-            let Some(resources) = map_mut(c, "resources") else { return };
-            let Some(limits) = resources.get("limits").and_then(Value::as_object).cloned() else { return };
+            let Some(resources) = map_mut(c, "resources") else {
+                return;
+            };
+            let Some(limits) = resources.get("limits").and_then(Value::as_object).cloned() else {
+                return;
+            };
             if let Some(requests) = ensure_map(resources, "requests") {
                 for (k, v) in limits {
                     requests.entry(k).or_insert(v);
@@ -121,9 +132,26 @@ fn http_get(get: &mut Map<String, Value>) {
 /// Fixed defaults of the remaining volume sources (their `+default` tags and `SetDefaults_*`).
 const SOURCE_DEFAULTS: &[(&str, &[(&str, &str)])] = &[
     ("iscsi", &[("iscsiInterface", "default")]),
-    ("rbd", &[("pool", "rbd"), ("user", "admin"), ("keyring", "/etc/ceph/keyring")]),
-    ("scaleIO", &[("storageMode", "ThinProvisioned"), ("fsType", "xfs")]),
-    ("azureDisk", &[("cachingMode", "ReadWrite"), ("fsType", "ext4"), ("kind", "Shared")]),
+    (
+        "rbd",
+        &[
+            ("pool", "rbd"),
+            ("user", "admin"),
+            ("keyring", "/etc/ceph/keyring"),
+        ],
+    ),
+    (
+        "scaleIO",
+        &[("storageMode", "ThinProvisioned"), ("fsType", "xfs")],
+    ),
+    (
+        "azureDisk",
+        &[
+            ("cachingMode", "ReadWrite"),
+            ("fsType", "ext4"),
+            ("kind", "Shared"),
+        ],
+    ),
 ];
 
 fn volume(v: &mut Map<String, Value>) {
@@ -145,13 +173,19 @@ fn volume(v: &mut Map<String, Value>) {
     if let Some(p) = map_mut(v, "projected") {
         each_item(p, "sources", projection);
     }
-    if let Some(spec) =
-        map_mut(v, "ephemeral").and_then(|e| map_mut(e, "volumeClaimTemplate")).and_then(|t| map_mut(t, "spec"))
+    if let Some(spec) = map_mut(v, "ephemeral")
+        .and_then(|e| map_mut(e, "volumeClaimTemplate"))
+        .and_then(|t| map_mut(t, "spec"))
     {
         set_missing(spec, "volumeMode", json!("Filesystem"));
     }
     if let Some(image) = map_mut(v, "image") {
-        let policy = pull_policy(image.get("reference").and_then(Value::as_str).unwrap_or_default());
+        let policy = pull_policy(
+            image
+                .get("reference")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
         set_empty(image, "pullPolicy", policy);
     }
     for (source, fields) in SOURCE_DEFAULTS {
@@ -204,7 +238,10 @@ fn image_tag(image: &str) -> Option<&str> {
         Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
         None => (name, None),
     };
-    if !valid_repository(repo) || tag.is_some_and(|t| !valid_tag(t)) || digest.is_some_and(str::is_empty) {
+    if !valid_repository(repo)
+        || tag.is_some_and(|t| !valid_tag(t))
+        || digest.is_some_and(str::is_empty)
+    {
         return None;
     }
     match (tag, digest) {
@@ -216,7 +253,11 @@ fn image_tag(image: &str) -> Option<&str> {
 
 fn valid_repository(repo: &str) -> bool {
     let remote = match repo.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first => {
+        Some((first, rest))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.to_lowercase() != first =>
+        {
             rest
         }
         _ => repo,
@@ -224,11 +265,15 @@ fn valid_repository(repo: &str) -> bool {
     !remote.is_empty()
         && remote.split('/').all(|c| {
             !c.is_empty()
-                && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+                && c.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
         })
 }
 
 fn valid_tag(tag: &str) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    tag.len() <= 128 && tag.bytes().next().is_some_and(word) && tag.bytes().all(|b| word(b) || matches!(b, b'.' | b'-'))
+    tag.len() <= 128
+        && tag.bytes().next().is_some_and(word)
+        && tag.bytes().all(|b| word(b) || matches!(b, b'.' | b'-'))
 }

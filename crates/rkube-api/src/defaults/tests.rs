@@ -61,7 +61,10 @@ fn pull_policy_follows_the_tag() {
     assert_eq!(pod::pull_policy("busybox"), "Always");
     assert_eq!(pod::pull_policy("busybox:latest"), "Always");
     assert_eq!(pod::pull_policy("localhost:5000/busybox"), "Always");
-    assert_eq!(pod::pull_policy("localhost:5000/busybox:1.36"), "IfNotPresent");
+    assert_eq!(
+        pod::pull_policy("localhost:5000/busybox:1.36"),
+        "IfNotPresent"
+    );
     assert_eq!(pod::pull_policy("Busybox"), "IfNotPresent");
     assert_eq!(pod::pull_policy(""), "IfNotPresent");
 }
@@ -76,7 +79,10 @@ fn defaults_never_overwrite_client_values() {
     );
     assert_eq!(pod["spec"]["restartPolicy"], "Never");
     assert_eq!(pod["spec"]["terminationGracePeriodSeconds"], 0);
-    assert_eq!(pod["spec"]["containers"][0]["livenessProbe"]["periodSeconds"], 3);
+    assert_eq!(
+        pod["spec"]["containers"][0]["livenessProbe"]["periodSeconds"],
+        3
+    );
 }
 
 #[test]
@@ -94,11 +100,21 @@ fn workloads_get_their_defaults() {
     assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
     assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
     assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Always");
-    assert!(d["spec"]["template"]["spec"].get("enableServiceLinks").is_none());
+    assert!(
+        d["spec"]["template"]["spec"]
+            .get("enableServiceLinks")
+            .is_none()
+    );
     let ds = defaulted("apps", "daemonsets", json!({"spec": {}}));
-    assert_eq!(ds["spec"]["updateStrategy"]["rollingUpdate"], json!({"maxUnavailable": 1, "maxSurge": 0}));
+    assert_eq!(
+        ds["spec"]["updateStrategy"]["rollingUpdate"],
+        json!({"maxUnavailable": 1, "maxSurge": 0})
+    );
     let sts = defaulted("apps", "statefulsets", json!({"spec": {}}));
-    assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+    assert_eq!(
+        sts["spec"]["updateStrategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+    );
     assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
     assert_eq!(
         sts["spec"]["persistentVolumeClaimRetentionPolicy"],
@@ -129,42 +145,82 @@ fn jobs_and_cronjobs() {
     assert_eq!(job["metadata"]["labels"], json!({"a": "b"}));
     let parallel = defaulted("batch", "jobs", json!({"spec": {"parallelism": 3}}));
     assert!(parallel["spec"].get("completions").is_none());
-    let cj = defaulted("batch", "cronjobs", json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}));
+    let cj = defaulted(
+        "batch",
+        "cronjobs",
+        json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}}),
+    );
     assert_eq!(cj["spec"]["concurrencyPolicy"], "Allow");
     assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
     assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
-    assert!(cj["spec"]["jobTemplate"]["spec"].get("backoffLimit").is_none());
+    assert!(
+        cj["spec"]["jobTemplate"]["spec"]
+            .get("backoffLimit")
+            .is_none()
+    );
 }
 
 #[test]
 fn services() {
-    let svc = defaulted("", "services", json!({"spec": {"selector": {"a": "b"}, "ports": [{"port": 80}]}}));
+    let svc = defaulted(
+        "",
+        "services",
+        json!({"spec": {"selector": {"a": "b"}, "ports": [{"port": 80}]}}),
+    );
     let spec = &svc["spec"];
     assert_eq!(spec["type"], "ClusterIP");
     assert_eq!(spec["sessionAffinity"], "None");
-    assert_eq!(spec["ports"][0], json!({"port": 80, "protocol": "TCP", "targetPort": 80}));
+    assert_eq!(
+        spec["ports"][0],
+        json!({"port": 80, "protocol": "TCP", "targetPort": 80})
+    );
     assert_eq!(spec["internalTrafficPolicy"], "Cluster");
     assert_eq!(spec["ipFamilyPolicy"], "SingleStack");
     assert_eq!(spec["ipFamilies"], json!(["IPv4"]));
     assert!(spec.get("externalTrafficPolicy").is_none());
-    let lb = defaulted("", "services", json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.43.0.5"}}));
+    let lb = defaulted(
+        "",
+        "services",
+        json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.43.0.5"}}),
+    );
     assert_eq!(lb["spec"]["externalTrafficPolicy"], "Cluster");
     assert_eq!(lb["spec"]["allocateLoadBalancerNodePorts"], true);
     assert_eq!(lb["spec"]["clusterIPs"], json!(["10.43.0.5"]));
-    let ext = defaulted("", "services", json!({"spec": {"type": "ExternalName", "externalName": "a.b"}}));
+    let ext = defaulted(
+        "",
+        "services",
+        json!({"spec": {"type": "ExternalName", "externalName": "a.b"}}),
+    );
     assert!(ext["spec"].get("ipFamilies").is_none());
-    let sticky = defaulted("", "services", json!({"spec": {"sessionAffinity": "ClientIP"}}));
-    assert_eq!(sticky["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"], 10800);
+    let sticky = defaulted(
+        "",
+        "services",
+        json!({"spec": {"sessionAffinity": "ClientIP"}}),
+    );
+    assert_eq!(
+        sticky["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"],
+        10800
+    );
 }
 
 #[test]
 fn small_kinds() {
-    let secret = defaulted("", "secrets", json!({"stringData": {"a": "hello", "b": "hi!?"}, "data": {"c": "eA=="}}));
+    let secret = defaulted(
+        "",
+        "secrets",
+        json!({"stringData": {"a": "hello", "b": "hi!?"}, "data": {"c": "eA=="}}),
+    );
     assert_eq!(secret["type"], "Opaque");
-    assert_eq!(secret["data"], json!({"a": "aGVsbG8=", "b": "aGkhPw==", "c": "eA=="}));
+    assert_eq!(
+        secret["data"],
+        json!({"a": "aGVsbG8=", "b": "aGkhPw==", "c": "eA=="})
+    );
     assert!(secret.get("stringData").is_none());
     let ns = defaulted("", "namespaces", json!({"metadata": {"name": "dev"}}));
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "dev");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "dev"
+    );
     assert_eq!(ns["status"]["phase"], "Active");
     let rb = defaulted(
         "rbac.authorization.k8s.io",
@@ -177,13 +233,22 @@ fn small_kinds() {
     assert!(rb["subjects"][1].get("apiGroup").is_none());
     let pc = defaulted("scheduling.k8s.io", "priorityclasses", json!({"value": 5}));
     assert_eq!(pc["preemptionPolicy"], "PreemptLowerPriority");
-    let es = defaulted("discovery.k8s.io", "endpointslices", json!({"ports": [{"port": 80}]}));
-    assert_eq!(es["ports"][0], json!({"port": 80, "name": "", "protocol": "TCP"}));
+    let es = defaulted(
+        "discovery.k8s.io",
+        "endpointslices",
+        json!({"ports": [{"port": 80}]}),
+    );
+    assert_eq!(
+        es["ports"][0],
+        json!({"port": 80, "name": "", "protocol": "TCP"})
+    );
 }
 
 #[test]
 fn namespace_finalizer_on_create_only() {
-    let Some(info) = lookup("", "v1", "namespaces") else { return };
+    let Some(info) = lookup("", "v1", "namespaces") else {
+        return;
+    };
     let mut ns = json!({"metadata": {"name": "dev"}});
     prepare_for_create(info, &mut ns);
     prepare_for_create(info, &mut ns);
@@ -192,18 +257,25 @@ fn namespace_finalizer_on_create_only() {
 
 #[test]
 fn job_selector_is_generated_on_create() {
-    let Some(info) = lookup("batch", "v1", "jobs") else { return };
-    let mut job = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
+    let Some(info) = lookup("batch", "v1", "jobs") else {
+        return;
+    };
+    let mut job =
+        json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {"spec": {}}}});
     apply(info, &mut job);
     prepare_for_create(info, &mut job);
-    assert_eq!(job["spec"]["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}));
+    assert_eq!(
+        job["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+    );
     assert_eq!(
         job["spec"]["template"]["metadata"]["labels"],
         json!({"job-name": "pi", "batch.kubernetes.io/job-name": "pi",
         "controller-uid": "u-1", "batch.kubernetes.io/controller-uid": "u-1"})
     );
     assert!(job["metadata"].get("labels").is_none());
-    let mut manual = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"manualSelector": true}});
+    let mut manual =
+        json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"manualSelector": true}});
     prepare_for_create(info, &mut manual);
     assert!(manual["spec"].get("selector").is_none());
 }

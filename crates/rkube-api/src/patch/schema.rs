@@ -77,7 +77,9 @@ pub enum Schema {
 
 /// The definition called `name`, if it matters for patching.
 fn def(name: &str) -> Option<&'static Def> {
-    DEFS.binary_search_by(|d| d.name.cmp(name)).ok().and_then(|i| DEFS.get(i))
+    DEFS.binary_search_by(|d| d.name.cmp(name))
+        .ok()
+        .and_then(|i| DEFS.get(i))
 }
 
 fn object_of(name: &str) -> Schema {
@@ -88,13 +90,20 @@ impl Schema {
     /// The schema of objects with this `apiVersion` and `kind`; `None` for kinds
     /// without one (Kubernetes refuses strategic merge patches of those).
     pub fn of_kind(api_version: &str, kind: &str) -> Option<Schema> {
-        ROOTS.iter().find(|r| r.api_version == api_version && r.kind == kind).map(|r| object_of(r.def))
+        ROOTS
+            .iter()
+            .find(|r| r.api_version == api_version && r.kind == kind)
+            .map(|r| object_of(r.def))
     }
 
     /// The field `key` of a struct schema.
     fn field(self, key: &str) -> Option<&'static Field> {
         match self {
-            Schema::Struct(d) => d.fields.binary_search_by(|f| f.name.cmp(key)).ok().and_then(|i| d.fields.get(i)),
+            Schema::Struct(d) => d
+                .fields
+                .binary_search_by(|f| f.name.cmp(key))
+                .ok()
+                .and_then(|i| d.fields.get(i)),
             Schema::Opaque | Schema::MapOf(_) => None,
         }
     }
@@ -104,20 +113,40 @@ impl Schema {
         if let Schema::MapOf(d) = self {
             return (Schema::Struct(d), PatchMeta::default());
         }
-        let Some(f) = self.field(key) else { return (Schema::Opaque, PatchMeta::default()) };
+        let Some(f) = self.field(key) else {
+            return (Schema::Opaque, PatchMeta::default());
+        };
         let child = match f.shape {
             Shape::Object => object_of(f.def),
             Shape::Map => def(f.def).map_or(Schema::Opaque, Schema::MapOf),
             Shape::List => Schema::Opaque,
         };
-        (child, PatchMeta { strategy: f.strategy, merge_key: f.merge_key })
+        (
+            child,
+            PatchMeta {
+                strategy: f.strategy,
+                merge_key: f.merge_key,
+            },
+        )
     }
 
     /// The schema of the items and the patch metadata of the list-valued field `key`.
     pub fn for_list(self, key: &str) -> (Schema, PatchMeta) {
-        let Some(f) = self.field(key) else { return (Schema::Opaque, PatchMeta::default()) };
-        let items = if f.shape == Shape::List { object_of(f.def) } else { Schema::Opaque };
-        (items, PatchMeta { strategy: f.strategy, merge_key: f.merge_key })
+        let Some(f) = self.field(key) else {
+            return (Schema::Opaque, PatchMeta::default());
+        };
+        let items = if f.shape == Shape::List {
+            object_of(f.def)
+        } else {
+            Schema::Opaque
+        };
+        (
+            items,
+            PatchMeta {
+                strategy: f.strategy,
+                merge_key: f.merge_key,
+            },
+        )
     }
 
     /// The Go kind Kubernetes names in "cannot merge lists without merge key for ...".
@@ -145,13 +174,33 @@ mod tests {
     #[test]
     fn every_patchable_kind_has_a_schema() {
         for r in resources::all() {
-            let patchable = r.supports("patch") || r.subresources.iter().any(|s| s.kind.is_empty() && s.verbs.contains(&"patch"));
+            let patchable = r.supports("patch")
+                || r.subresources
+                    .iter()
+                    .any(|s| s.kind.is_empty() && s.verbs.contains(&"patch"));
             if patchable {
-                assert!(Schema::of_kind(&r.api_version(), r.kind).is_some(), "{} {}", r.api_version(), r.kind);
+                assert!(
+                    Schema::of_kind(&r.api_version(), r.kind).is_some(),
+                    "{} {}",
+                    r.api_version(),
+                    r.kind
+                );
             }
-            for s in r.subresources.iter().filter(|s| !s.kind.is_empty() && s.name != "proxy" && s.verbs.contains(&"patch")) {
-                let api_version = if s.api_version.is_empty() { r.api_version() } else { s.api_version.to_string() };
-                assert!(Schema::of_kind(&api_version, s.kind).is_some(), "{api_version} {}", s.kind);
+            for s in r
+                .subresources
+                .iter()
+                .filter(|s| !s.kind.is_empty() && s.name != "proxy" && s.verbs.contains(&"patch"))
+            {
+                let api_version = if s.api_version.is_empty() {
+                    r.api_version()
+                } else {
+                    s.api_version.to_string()
+                };
+                assert!(
+                    Schema::of_kind(&api_version, s.kind).is_some(),
+                    "{api_version} {}",
+                    s.kind
+                );
             }
         }
         assert!(Schema::of_kind("example.com/v1", "Widget").is_none());
@@ -159,12 +208,29 @@ mod tests {
 
     #[test]
     fn tables_are_sorted_and_closed() {
-        assert!(DEFS.windows(2).all(|w| w[0].name < w[1].name), "definitions sorted");
+        assert!(
+            DEFS.windows(2).all(|w| w[0].name < w[1].name),
+            "definitions sorted"
+        );
         for d in DEFS {
-            assert!(d.fields.windows(2).all(|w| w[0].name < w[1].name), "{} fields sorted", d.name);
+            assert!(
+                d.fields.windows(2).all(|w| w[0].name < w[1].name),
+                "{} fields sorted",
+                d.name
+            );
             for f in d.fields {
-                assert!(f.def.is_empty() || def(f.def).is_some(), "{}.{} refers to a known definition", d.name, f.name);
-                assert!(!f.def.is_empty() || !f.strategy.is_empty(), "{}.{} matters", d.name, f.name);
+                assert!(
+                    f.def.is_empty() || def(f.def).is_some(),
+                    "{}.{} refers to a known definition",
+                    d.name,
+                    f.name
+                );
+                assert!(
+                    !f.def.is_empty() || !f.strategy.is_empty(),
+                    "{}.{} matters",
+                    d.name,
+                    f.name
+                );
             }
         }
         for r in ROOTS {
@@ -174,7 +240,9 @@ mod tests {
 
     #[test]
     fn walks_from_a_deployment_to_its_containers() {
-        let Some(deploy) = Schema::of_kind("apps/v1", "Deployment") else { panic!("Deployment has a schema") };
+        let Some(deploy) = Schema::of_kind("apps/v1", "Deployment") else {
+            panic!("Deployment has a schema")
+        };
         let (spec, _) = deploy.for_object("spec");
         let (strategy, meta) = spec.for_object("strategy");
         assert_eq!((meta.strategy, strategy.name()), ("retainKeys", None));
@@ -184,19 +252,34 @@ mod tests {
         let (container, meta) = pod.for_list("containers");
         assert_eq!((meta.strategy, meta.merge_key), ("merge", "name"));
         let (_, ports) = container.for_list("ports");
-        assert_eq!((ports.strategy, ports.merge_key), ("merge", "containerPort"));
+        assert_eq!(
+            (ports.strategy, ports.merge_key),
+            ("merge", "containerPort")
+        );
         let (_, tolerations) = pod.for_list("tolerations");
-        assert_eq!(tolerations, PatchMeta::default(), "tolerations are replaced as a whole");
+        assert_eq!(
+            tolerations,
+            PatchMeta::default(),
+            "tolerations are replaced as a whole"
+        );
         let (_, volumes) = pod.for_list("volumes");
-        assert_eq!((volumes.strategy, volumes.merge_key), ("merge,retainKeys", "name"));
+        assert_eq!(
+            (volumes.strategy, volumes.merge_key),
+            ("merge,retainKeys", "name")
+        );
         let (_, spread) = pod.for_list("topologySpreadConstraints");
-        assert_eq!(spread.merge_key, "topologyKey", "the patch merge key, not the list-map keys");
+        assert_eq!(
+            spread.merge_key, "topologyKey",
+            "the patch merge key, not the list-map keys"
+        );
         let (meta_schema, _) = deploy.for_object("metadata");
         let (_, finalizers) = meta_schema.for_list("finalizers");
         assert_eq!((finalizers.strategy, finalizers.merge_key), ("merge", ""));
         let (_, owners) = meta_schema.for_list("ownerReferences");
         assert_eq!(owners.merge_key, "uid");
-        let Some(svc) = Schema::of_kind("v1", "Service") else { panic!("Service has a schema") };
+        let Some(svc) = Schema::of_kind("v1", "Service") else {
+            panic!("Service has a schema")
+        };
         let (_, ports) = svc.for_object("spec").0.for_list("ports");
         assert_eq!(ports.merge_key, "port");
     }

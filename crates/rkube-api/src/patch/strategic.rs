@@ -53,7 +53,10 @@ pub enum Error {
     NoMergeKey { map: String, key: String },
     /// A value of another JSON type than the place needs.
     #[error("expected a {expected}, but received a {actual}")]
-    ArgType { expected: &'static str, actual: &'static str },
+    ArgType {
+        expected: &'static str,
+        actual: &'static str,
+    },
     /// A `$patch` value other than `replace`, `delete` (or `merge` in lists).
     #[error("unknown patch type: {directive} in map: {map}")]
     PatchType { directive: String, map: String },
@@ -80,7 +83,10 @@ pub enum Error {
 impl Error {
     /// Whether Kubernetes answers this with 400 Bad Request (the malformed directive formats).
     pub fn is_bad_request(&self) -> bool {
-        matches!(self, Error::PrimitiveListFormat | Error::RetainKeysFormat | Error::SetElementOrderFormat)
+        matches!(
+            self,
+            Error::PrimitiveListFormat | Error::RetainKeysFormat | Error::SetElementOrderFormat
+        )
     }
 }
 
@@ -135,11 +141,17 @@ const MAP_TYPE: &str = "map[string]interface {}";
 const SLICE_TYPE: &str = "[]interface {}";
 
 fn arg_type(expected: &'static str, actual: &Value) -> Error {
-    Error::ArgType { expected, actual: go_type_name(actual) }
+    Error::ArgType {
+        expected,
+        actual: go_type_name(actual),
+    }
 }
 
 fn no_merge_key(map: &Map<String, Value>, key: &str) -> Error {
-    Error::NoMergeKey { map: go_map(map, false), key: key.to_string() }
+    Error::NoMergeKey {
+        map: go_map(map, false),
+        key: key.to_string(),
+    }
 }
 
 /// The main strategy of a field: its strategies without `retainKeys`
@@ -158,7 +170,9 @@ fn main_strategy(meta: PatchMeta) -> Result<&'static str> {
 
 /// The field a `<prefix>/<field>` directive key names.
 fn field_of<'a>(key: &'a str, prefix: &str) -> Option<&'a str> {
-    key.split_once('/').filter(|(p, _)| *p == prefix).map(|(_, field)| field)
+    key.split_once('/')
+        .filter(|(p, _)| *p == prefix)
+        .map(|(_, field)| field)
 }
 
 fn is_directive_key(k: &str) -> bool {
@@ -178,17 +192,29 @@ struct Copying {
 }
 
 /// Copy taken as Kubernetes takes a new value: nulls and directive maps removed.
-const NEW_VALUE: Copying = Copying { discard_nulls: true, remove_directives: true };
+const NEW_VALUE: Copying = Copying {
+    discard_nulls: true,
+    remove_directives: true,
+};
 /// Copy of a list a `$setElementOrder` adds: directive maps removed, nulls kept.
-const WITHOUT_DIRECTIVES: Copying = Copying { discard_nulls: false, remove_directives: true };
+const WITHOUT_DIRECTIVES: Copying = Copying {
+    discard_nulls: false,
+    remove_directives: true,
+};
 /// Copy taken verbatim: only the directive keys the typed object would drop go.
-const VERBATIM: Copying = Copying { discard_nulls: false, remove_directives: false };
+const VERBATIM: Copying = Copying {
+    discard_nulls: false,
+    remove_directives: false,
+};
 
 /// A value from the patch as it ends up in the object; `None` when it goes entirely.
 fn copied(v: Value, how: Copying) -> Option<Value> {
     match v {
         Value::Object(m) => {
-            let m: Map<String, Value> = m.into_iter().filter(|(_, v)| !(how.discard_nulls && v.is_null())).collect();
+            let m: Map<String, Value> = m
+                .into_iter()
+                .filter(|(_, v)| !(how.discard_nulls && v.is_null()))
+                .collect();
             if how.remove_directives && m.contains_key(DIRECTIVE) {
                 return None;
             }
@@ -199,7 +225,9 @@ fn copied(v: Value, how: Copying) -> Option<Value> {
                 .collect();
             Some(Value::Object(out))
         }
-        Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(|v| copied(v, how)).collect())),
+        Value::Array(a) => Some(Value::Array(
+            a.into_iter().filter_map(|v| copied(v, how)).collect(),
+        )),
         other => Some(other),
     }
 }
@@ -220,7 +248,11 @@ fn sorted_keys(m: &Map<String, Value>) -> Vec<String> {
 }
 
 /// Merge `patch` into `original` (Kubernetes' `mergeMap`).
-fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, schema: Schema) -> Result<Map<String, Value>> {
+fn merge_map(
+    mut original: Map<String, Value>,
+    mut patch: Map<String, Value>,
+    schema: Schema,
+) -> Result<Map<String, Value>> {
     if let Some(directive) = patch.get(DIRECTIVE) {
         return match directive.as_str() {
             Some("replace") => {
@@ -231,15 +263,25 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
                 }
             }
             Some("delete") => Ok(Map::new()),
-            _ => Err(Error::PatchType { directive: go_fmt(directive, true), map: go_map(&patch, false) }),
+            _ => Err(Error::PatchType {
+                directive: go_fmt(directive, true),
+                map: go_map(&patch, false),
+            }),
         };
     }
     apply_retain_keys(&mut original, &mut patch)?;
     merge_element_orders(&mut original, &mut patch, schema)?;
     for key in sorted_keys(&patch) {
-        let Some(patch_v) = patch.remove(&key) else { continue };
+        let Some(patch_v) = patch.remove(&key) else {
+            continue;
+        };
         let (k, delete_list) = if key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
-            (field_of(&key, DELETE_FROM_PRIMITIVE_LIST).ok_or(Error::PrimitiveListFormat)?.to_string(), true)
+            (
+                field_of(&key, DELETE_FROM_PRIMITIVE_LIST)
+                    .ok_or(Error::PrimitiveListFormat)?
+                    .to_string(),
+                true,
+            )
         } else {
             (key, false)
         };
@@ -254,7 +296,11 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
             continue;
         };
         if go_type(&orig_v) != go_type(&patch_v) {
-            let kept = if delete_list { Some(orig_v) } else { copied(patch_v, NEW_VALUE) };
+            let kept = if delete_list {
+                Some(orig_v)
+            } else {
+                copied(patch_v, NEW_VALUE)
+            };
             if let Some(v) = kept {
                 original.insert(k, v);
             }
@@ -272,7 +318,14 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
             (Value::Array(o), Value::Array(p)) => {
                 let (items, meta) = schema.for_list(&k);
                 let strategy = main_strategy(meta)?;
-                Value::Array(merge_list_field(o, p, items, strategy, meta.merge_key, delete_list)?)
+                Value::Array(merge_list_field(
+                    o,
+                    p,
+                    items,
+                    strategy,
+                    meta.merge_key,
+                    delete_list,
+                )?)
             }
             (_, p) => verbatim(p),
         };
@@ -282,12 +335,20 @@ fn merge_map(mut original: Map<String, Value>, mut patch: Map<String, Value>, sc
 }
 
 /// Apply `$retainKeys`: keep only the listed keys of `original` (Kubernetes' `applyRetainKeysDirective`).
-fn apply_retain_keys(original: &mut Map<String, Value>, patch: &mut Map<String, Value>) -> Result<()> {
-    let Some(listed) = patch.remove(RETAIN_KEYS) else { return Ok(()) };
-    let Value::Array(listed) = listed else { return Err(Error::RetainKeysFormat) };
+fn apply_retain_keys(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+) -> Result<()> {
+    let Some(listed) = patch.remove(RETAIN_KEYS) else {
+        return Ok(());
+    };
+    let Value::Array(listed) = listed else {
+        return Err(Error::RetainKeysFormat);
+    };
     let keep: HashSet<&str> = listed.iter().filter_map(Value::as_str).collect();
     for (k, v) in patch.iter() {
-        let parallel = k.starts_with(DELETE_FROM_PRIMITIVE_LIST) || k.starts_with(SET_ELEMENT_ORDER);
+        let parallel =
+            k.starts_with(DELETE_FROM_PRIMITIVE_LIST) || k.starts_with(SET_ELEMENT_ORDER);
         if !v.is_null() && !parallel && !keep.contains(k.as_str()) {
             return Err(Error::RetainKeysFormat);
         }
@@ -298,11 +359,24 @@ fn apply_retain_keys(original: &mut Map<String, Value>, patch: &mut Map<String, 
 
 /// Process every `$setElementOrder/<field>` with the list it orders
 /// (Kubernetes' `mergePatchIntoOriginal`); both leave `patch`.
-fn merge_element_orders(original: &mut Map<String, Value>, patch: &mut Map<String, Value>, schema: Schema) -> Result<()> {
-    for key in sorted_keys(patch).into_iter().filter(|k| k.starts_with(SET_ELEMENT_ORDER)) {
-        let Some(order) = patch.remove(&key) else { continue };
-        let Value::Array(order) = order else { return Err(arg_type(SLICE_TYPE, &order)) };
-        let field = field_of(&key, SET_ELEMENT_ORDER).ok_or(Error::SetElementOrderFormat)?.to_string();
+fn merge_element_orders(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+    schema: Schema,
+) -> Result<()> {
+    for key in sorted_keys(patch)
+        .into_iter()
+        .filter(|k| k.starts_with(SET_ELEMENT_ORDER))
+    {
+        let Some(order) = patch.remove(&key) else {
+            continue;
+        };
+        let Value::Array(order) = order else {
+            return Err(arg_type(SLICE_TYPE, &order));
+        };
+        let field = field_of(&key, SET_ELEMENT_ORDER)
+            .ok_or(Error::SetElementOrderFormat)?
+            .to_string();
         let orig_list = match original.get(&field) {
             Some(Value::Array(a)) => Some(a),
             Some(other) => return Err(arg_type(SLICE_TYPE, other)),
@@ -320,21 +394,32 @@ fn merge_element_orders(original: &mut Map<String, Value>, patch: &mut Map<Strin
         if orig_list.is_none() && patch_list.is_none() {
             continue;
         }
-        let kind = element_type(&[orig_list.map_or(&[][..], Vec::as_slice), patch_list.map_or(&[][..], Vec::as_slice)])?;
-        let server_order = orig_list.map(|l| Order::of(l, kind, merge_key)).transpose()?.unwrap_or_default();
+        let kind = element_type(&[
+            orig_list.map_or(&[][..], Vec::as_slice),
+            patch_list.map_or(&[][..], Vec::as_slice),
+        ])?;
+        let server_order = orig_list
+            .map(|l| Order::of(l, kind, merge_key))
+            .transpose()?
+            .unwrap_or_default();
         let merged = match (original.remove(&field), patch.remove(&field)) {
             (Some(Value::Array(o)), None) => o,
             (None, Some(p)) => match copied(p, WITHOUT_DIRECTIVES) {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             },
-            (Some(Value::Array(o)), Some(Value::Array(p))) => merge_list_field(o, p, items, strategy, merge_key, false)?,
+            (Some(Value::Array(o)), Some(Value::Array(p))) => {
+                merge_list_field(o, p, items, strategy, merge_key, false)?
+            }
             _ => Vec::new(),
         };
         let in_order = order_keys(&order, kind, merge_key);
         let (ordered, server_only) = partition(merged, &in_order, kind, merge_key)?;
         let wanted = Order::of(&order, kind, merge_key)?;
-        original.insert(field, Value::Array(normalize(ordered, server_only, &wanted, &server_order)));
+        original.insert(
+            field,
+            Value::Array(normalize(ordered, server_only, &wanted, &server_order)),
+        );
     }
     Ok(())
 }
@@ -350,7 +435,9 @@ fn check_order(patch_list: &[Value], order: &[Value], merge_key: &str) -> Result
         if merge_key.is_empty() {
             items.push(v);
         } else {
-            let Value::Object(m) = v else { return Err(arg_type(MAP_TYPE, v)) };
+            let Value::Object(m) = v else {
+                return Err(arg_type(MAP_TYPE, v));
+            };
             if m.get(DIRECTIVE).and_then(Value::as_str) != Some("delete") {
                 items.push(v);
             }
@@ -368,7 +455,10 @@ fn check_order(patch_list: &[Value], order: &[Value], merge_key: &str) -> Result
         oi += 1;
     }
     if pi < items.len() && oi >= order.len() {
-        return Err(Error::OrderMismatch { patch: go_list(patch_list), order: go_list(order) });
+        return Err(Error::OrderMismatch {
+            patch: go_list(patch_list),
+            order: go_list(order),
+        });
     }
     Ok(())
 }
@@ -378,8 +468,12 @@ fn same_merge_key(left: &Value, right: &Value, merge_key: &str) -> Result<bool> 
     if merge_key.is_empty() {
         return Ok(left == right);
     }
-    let Value::Object(l) = left else { return Err(arg_type(MAP_TYPE, left)) };
-    let Value::Object(r) = right else { return Err(arg_type(MAP_TYPE, right)) };
+    let Value::Object(l) = left else {
+        return Err(arg_type(MAP_TYPE, left));
+    };
+    let Value::Object(r) = right else {
+        return Err(arg_type(MAP_TYPE, right));
+    };
     let lv = l.get(merge_key).ok_or_else(|| no_merge_key(l, merge_key))?;
     let rv = r.get(merge_key).ok_or_else(|| no_merge_key(r, merge_key))?;
     Ok(lv == rv)
@@ -418,11 +512,24 @@ fn element_type(lists: &[&[Value]]) -> Result<GoType> {
 }
 
 fn mixed(lists: &[&[Value]]) -> Error {
-    Error::ElementTypes(format!("[{}]", lists.iter().map(|l| go_list(l)).collect::<Vec<_>>().join(" ")))
+    Error::ElementTypes(format!(
+        "[{}]",
+        lists
+            .iter()
+            .map(|l| go_list(l))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
 }
 
 /// Merge two lists of a `merge` field (Kubernetes' `mergeSlice`).
-fn merge_list(original: Vec<Value>, patch: Vec<Value>, items: Schema, merge_key: &str, delete_list: bool) -> Result<Vec<Value>> {
+fn merge_list(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    items: Schema,
+    merge_key: &str,
+    delete_list: bool,
+) -> Result<Vec<Value>> {
     if original.is_empty() && patch.is_empty() {
         return Ok(original);
     }
@@ -431,11 +538,18 @@ fn merge_list(original: Vec<Value>, patch: Vec<Value>, items: Schema, merge_key:
         let server_order = Order::of(&original, kind, "")?;
         let in_patch = scalar_keys(&patch);
         if delete_list {
-            return Ok(original.into_iter().filter(|v| !in_patch.contains(&key_of(v))).collect());
+            return Ok(original
+                .into_iter()
+                .filter(|v| !in_patch.contains(&key_of(v)))
+                .collect());
         }
         let wanted = Order::of(&patch, kind, "")?;
         let mut seen = HashSet::new();
-        let merged: Vec<Value> = original.into_iter().chain(patch).filter(|v| seen.insert(key_of(v))).collect();
+        let merged: Vec<Value> = original
+            .into_iter()
+            .chain(patch)
+            .filter(|v| seen.insert(key_of(v)))
+            .collect();
         let (ordered, server_only) = partition(merged, &in_patch, kind, "")?;
         return Ok(normalize(ordered, server_only, &wanted, &server_order));
     }
@@ -445,8 +559,12 @@ fn merge_list(original: Vec<Value>, patch: Vec<Value>, items: Schema, merge_key:
     let (original, patch) = special_items(original, patch, merge_key)?;
     let mut patch_keys = Vec::with_capacity(patch.len());
     for p in &patch {
-        let Value::Object(m) = p else { return Err(arg_type(MAP_TYPE, p)) };
-        patch_keys.push(key_of(m.get(merge_key).ok_or_else(|| no_merge_key(m, merge_key))?));
+        let Value::Object(m) = p else {
+            return Err(arg_type(MAP_TYPE, p));
+        };
+        patch_keys.push(key_of(
+            m.get(merge_key).ok_or_else(|| no_merge_key(m, merge_key))?,
+        ));
     }
     let server_order = Order::of(&original, kind, merge_key)?;
     let wanted = Order::of(&patch, kind, merge_key)?;
@@ -485,7 +603,11 @@ fn merge_list(original: Vec<Value>, patch: Vec<Value>, items: Schema, merge_key:
 /// key, `replace` makes the other patch items the whole list
 /// (Kubernetes' `mergeSliceWithSpecialElements`). Returns the original and
 /// the patch items left to merge.
-fn special_items(original: Vec<Value>, patch: Vec<Value>, merge_key: &str) -> Result<(Vec<Value>, Vec<Value>)> {
+fn special_items(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    merge_key: &str,
+) -> Result<(Vec<Value>, Vec<Value>)> {
     let mut plain = Vec::with_capacity(patch.len());
     let mut replace = false;
     let mut deleted = HashSet::new();
@@ -501,13 +623,24 @@ fn special_items(original: Vec<Value>, patch: Vec<Value>, merge_key: &str) -> Re
             }
             Some("replace") => replace = true,
             Some("merge") => return Err(Error::MergeListDirective),
-            _ => return Err(Error::PatchType { directive: go_fmt(directive, true), map: go_map(m, false) }),
+            _ => {
+                return Err(Error::PatchType {
+                    directive: go_fmt(directive, true),
+                    map: go_map(m, false),
+                });
+            }
         }
     }
     if replace {
         return Ok((verbatim_list(plain), Vec::new()));
     }
-    let kept = original.into_iter().filter(|v| v.get(merge_key).is_none_or(|k| !deleted.contains(&key_of(k)))).collect();
+    let kept = original
+        .into_iter()
+        .filter(|v| {
+            v.get(merge_key)
+                .is_none_or(|k| !deleted.contains(&key_of(k)))
+        })
+        .collect();
     Ok((kept, plain))
 }
 
@@ -524,7 +657,11 @@ fn scalar_keys(list: &[Value]) -> HashSet<String> {
 /// What a `$setElementOrder` list names: scalars, or merge keys of maps (items without one name nothing).
 fn order_keys(order: &[Value], kind: GoType, merge_key: &str) -> HashSet<String> {
     if kind == GoType::Map && !merge_key.is_empty() {
-        order.iter().filter_map(|v| v.get(merge_key)).map(key_of).collect()
+        order
+            .iter()
+            .filter_map(|v| v.get(merge_key))
+            .map(key_of)
+            .collect()
     } else {
         scalar_keys(order)
     }
@@ -554,15 +691,24 @@ fn identity(v: &Value, kind: GoType, merge_key: &str) -> Result<String> {
     if kind != GoType::Map || merge_key.is_empty() {
         return Ok(key_of(v));
     }
-    let Value::Object(m) = v else { return Err(arg_type(MAP_TYPE, v)) };
-    m.get(merge_key).map(key_of).ok_or_else(|| no_merge_key(m, merge_key))
+    let Value::Object(m) = v else {
+        return Err(arg_type(MAP_TYPE, v));
+    };
+    m.get(merge_key)
+        .map(key_of)
+        .ok_or_else(|| no_merge_key(m, merge_key))
 }
 
 /// Items with their identities.
 type Identified = Vec<(String, Value)>;
 
 /// Split merged items into those the patch (or order list) names and the server's others.
-fn partition(merged: Vec<Value>, named: &HashSet<String>, kind: GoType, merge_key: &str) -> Result<(Identified, Identified)> {
+fn partition(
+    merged: Vec<Value>,
+    named: &HashSet<String>,
+    kind: GoType,
+    merge_key: &str,
+) -> Result<(Identified, Identified)> {
     let mut ordered = Vec::new();
     let mut server_only = Vec::new();
     for v in merged {
@@ -609,17 +755,32 @@ fn normalize(
 fn go_map(m: &Map<String, Value>, verb_s: bool) -> String {
     let mut entries: Vec<(&String, &Value)> = m.iter().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
-    let parts: Vec<String> = entries.iter().map(|(k, v)| format!("{k}:{}", go_fmt(v, verb_s))).collect();
+    let parts: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{k}:{}", go_fmt(v, verb_s)))
+        .collect();
     format!("map[{}]", parts.join(" "))
 }
 
 fn go_list(l: &[Value]) -> String {
-    format!("[{}]", l.iter().map(|v| go_fmt(v, false)).collect::<Vec<_>>().join(" "))
+    format!(
+        "[{}]",
+        l.iter()
+            .map(|v| go_fmt(v, false))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
 
 /// A decoded JSON value as Go's `%v` (or `%s` when `verb_s`) prints it.
 fn go_fmt(v: &Value, verb_s: bool) -> String {
-    let scalar = |ty: &str, text: String| if verb_s { format!("%!s({ty}={text})") } else { text };
+    let scalar = |ty: &str, text: String| {
+        if verb_s {
+            format!("%!s({ty}={text})")
+        } else {
+            text
+        }
+    };
     match v {
         Value::Null => if verb_s { "%!s(<nil>)" } else { "<nil>" }.to_string(),
         Value::Bool(b) => scalar("bool", b.to_string()),
@@ -628,7 +789,13 @@ fn go_fmt(v: &Value, verb_s: bool) -> String {
             None => scalar("float64", go_float(n.as_f64().unwrap_or_default())),
         },
         Value::String(s) => s.clone(),
-        Value::Array(a) => format!("[{}]", a.iter().map(|x| go_fmt(x, verb_s)).collect::<Vec<_>>().join(" ")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter()
+                .map(|x| go_fmt(x, verb_s))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         Value::Object(m) => go_map(m, verb_s),
     }
 }
@@ -645,7 +812,11 @@ fn go_float(f: f64) -> String {
     let sign = if f < 0.0 { "-" } else { "" };
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let dot = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{dot}e{esign}{:02}", exp.unsigned_abs());
     }

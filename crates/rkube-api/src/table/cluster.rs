@@ -4,30 +4,68 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::format::{age, format_labels, int, is_set, items, join_host_port, list_with_more, since, text};
+use super::format::{
+    age, format_labels, int, is_set, items, join_host_port, list_with_more, since, text,
+};
 use super::{AGE, Column, NAME, col, name, wide};
 
 pub(super) const SERVICE_COLUMNS: &[Column] = &[
     NAME,
-    col("Type", "string", "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types"),
-    col("Cluster-IP", "string", "clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).\n\nValid values are \"None\", empty string (\"\"), or a valid IP address. Setting this to \"None\" makes a \"headless service\" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.\n\nOnly applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies"),
-    col("External-IP", "string", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.\n\nThese IPs are not managed by Kubernetes.\n\nThe user is responsible for ensuring that traffic arrives at a node with this IP.\n\nA common example is external load-balancers that are not part of the Kubernetes system."),
-    col("Port(s)", "string", "The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies"),
+    col(
+        "Type",
+        "string",
+        "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types",
+    ),
+    col(
+        "Cluster-IP",
+        "string",
+        "clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).\n\nValid values are \"None\", empty string (\"\"), or a valid IP address. Setting this to \"None\" makes a \"headless service\" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.\n\nOnly applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies",
+    ),
+    col(
+        "External-IP",
+        "string",
+        "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.\n\nThese IPs are not managed by Kubernetes.\n\nThe user is responsible for ensuring that traffic arrives at a node with this IP.\n\nA common example is external load-balancers that are not part of the Kubernetes system.",
+    ),
+    col(
+        "Port(s)",
+        "string",
+        "The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies",
+    ),
     AGE,
-    wide("Selector", "string", "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/"),
+    wide(
+        "Selector",
+        "string",
+        "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/",
+    ),
 ];
 
 pub(super) const ENDPOINTS_COLUMNS: &[Column] = &[
     NAME,
-    col("Endpoints", "string", "The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service."),
+    col(
+        "Endpoints",
+        "string",
+        "The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.",
+    ),
     AGE,
 ];
 
 pub(super) const ENDPOINTSLICE_COLUMNS: &[Column] = &[
     NAME,
-    col("AddressType", "string", "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name."),
-    col("Ports", "string", "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates \"all ports\". Each slice may include a maximum of 100 ports."),
-    col("Endpoints", "string", "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints."),
+    col(
+        "AddressType",
+        "string",
+        "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name.",
+    ),
+    col(
+        "Ports",
+        "string",
+        "ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates \"all ports\". Each slice may include a maximum of 100 ports.",
+    ),
+    col(
+        "Endpoints",
+        "string",
+        "endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.",
+    ),
     AGE,
 ];
 
@@ -41,66 +79,157 @@ pub(super) const NODE_COLUMNS: &[Column] = &[
     col("Version", "string", "Kubelet Version reported by the node."),
     wide("Internal-IP", "string", ADDRESSES_DOC),
     wide("External-IP", "string", ADDRESSES_DOC),
-    wide("OS-Image", "string", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
-    wide("Kernel-Version", "string", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
-    wide("Container-Runtime", "string", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+    wide(
+        "OS-Image",
+        "string",
+        "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+    ),
+    wide(
+        "Kernel-Version",
+        "string",
+        "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    ),
+    wide(
+        "Container-Runtime",
+        "string",
+        "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+    ),
 ];
 
-pub(super) const NAMESPACE_COLUMNS: &[Column] = &[NAME, col("Status", "string", "The status of the namespace"), AGE];
+pub(super) const NAMESPACE_COLUMNS: &[Column] = &[
+    NAME,
+    col("Status", "string", "The status of the namespace"),
+    AGE,
+];
 
 pub(super) const CONFIGMAP_COLUMNS: &[Column] = &[
     NAME,
-    col("Data", "string", "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process."),
+    col(
+        "Data",
+        "string",
+        "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+    ),
     AGE,
 ];
 
 pub(super) const SECRET_COLUMNS: &[Column] = &[
     NAME,
-    col("Type", "string", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types"),
-    col("Data", "string", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4"),
+    col(
+        "Type",
+        "string",
+        "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+    ),
+    col(
+        "Data",
+        "string",
+        "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+    ),
     AGE,
 ];
 
 pub(super) const SERVICEACCOUNT_COLUMNS: &[Column] = &[
     NAME,
-    col("Secrets", "string", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret"),
+    col(
+        "Secrets",
+        "string",
+        "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret",
+    ),
     AGE,
 ];
 
 pub(super) const EVENT_COLUMNS: &[Column] = &[
-    col("Last Seen", "string", "The time at which the most recent occurrence of this event was recorded."),
-    col("Type", "string", "Type of this event (Normal, Warning), new types could be added in the future"),
-    col("Reason", "string", "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+    col(
+        "Last Seen",
+        "string",
+        "The time at which the most recent occurrence of this event was recorded.",
+    ),
+    col(
+        "Type",
+        "string",
+        "Type of this event (Normal, Warning), new types could be added in the future",
+    ),
+    col(
+        "Reason",
+        "string",
+        "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    ),
     col("Object", "string", "The object that this event is about."),
-    wide("Subobject", "string", "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object."),
-    wide("Source", "string", "The component reporting this event. Should be a short machine understandable string."),
-    col("Message", "string", "A human-readable description of the status of this operation."),
-    wide("First Seen", "string", "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
-    wide("Count", "string", "The number of times this event has occurred."),
-    Column { priority: 1, ..NAME },
+    wide(
+        "Subobject",
+        "string",
+        "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.",
+    ),
+    wide(
+        "Source",
+        "string",
+        "The component reporting this event. Should be a short machine understandable string.",
+    ),
+    col(
+        "Message",
+        "string",
+        "A human-readable description of the status of this operation.",
+    ),
+    wide(
+        "First Seen",
+        "string",
+        "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+    ),
+    wide(
+        "Count",
+        "string",
+        "The number of times this event has occurred.",
+    ),
+    Column {
+        priority: 1,
+        ..NAME
+    },
 ];
 
 pub(super) const LEASE_COLUMNS: &[Column] = &[
     NAME,
-    col("Holder", "string", "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field."),
+    col(
+        "Holder",
+        "string",
+        "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.",
+    ),
     AGE,
 ];
 
 pub(super) const PRIORITYCLASS_COLUMNS: &[Column] = &[
     NAME,
-    col("Value", "integer", "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."),
-    col("Global-Default", "boolean", "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority."),
+    col(
+        "Value",
+        "integer",
+        "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.",
+    ),
+    col(
+        "Global-Default",
+        "boolean",
+        "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.",
+    ),
     AGE,
-    col("PreemptionPolicy", "string", "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."),
+    col(
+        "PreemptionPolicy",
+        "string",
+        "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.",
+    ),
 ];
 
 pub(super) const ROLEBINDING_COLUMNS: &[Column] = &[
     NAME,
-    col("Role", "string", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error."),
+    col(
+        "Role",
+        "string",
+        "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.",
+    ),
     AGE,
     wide("Users", "string", "Users in the roleBinding"),
     wide("Groups", "string", "Groups in the roleBinding"),
-    wide("ServiceAccounts", "string", "ServiceAccounts in the roleBinding"),
+    wide(
+        "ServiceAccounts",
+        "string",
+        "ServiceAccounts in the roleBinding",
+    ),
 ];
 
 /// The External-IP cell of a Service (`getServiceExternalIP`, wide form).
@@ -112,13 +241,23 @@ fn service_external_ip(spec: &Value, status: &Value) -> String {
         "LoadBalancer" => {
             let mut balancers: Vec<&str> = items(&status["loadBalancer"]["ingress"])
                 .iter()
-                .map(|i| if text(&i["ip"]).is_empty() { text(&i["hostname"]) } else { text(&i["ip"]) })
+                .map(|i| {
+                    if text(&i["ip"]).is_empty() {
+                        text(&i["hostname"])
+                    } else {
+                        text(&i["ip"])
+                    }
+                })
                 .filter(|a| !a.is_empty())
                 .collect();
             balancers.sort_unstable();
             balancers.dedup();
             balancers.extend(external);
-            if balancers.is_empty() { "<pending>".into() } else { balancers.join(",") }
+            if balancers.is_empty() {
+                "<pending>".into()
+            } else {
+                balancers.join(",")
+            }
         }
         "ExternalName" => text(&spec["externalName"]).to_string(),
         _ => "<unknown>".into(),
@@ -127,7 +266,9 @@ fn service_external_ip(spec: &Value, status: &Value) -> String {
 
 pub(super) fn service(obj: &Value, now: Timestamp) -> Vec<Value> {
     let spec = &obj["spec"];
-    let cluster_ip = items(&spec["clusterIPs"]).first().map_or_else(|| text(&spec["clusterIP"]), text);
+    let cluster_ip = items(&spec["clusterIPs"])
+        .first()
+        .map_or_else(|| text(&spec["clusterIP"]), text);
     let ports: Vec<String> = items(&spec["ports"])
         .iter()
         .map(|p| {
@@ -141,9 +282,17 @@ pub(super) fn service(obj: &Value, now: Timestamp) -> Vec<Value> {
     vec![
         name(obj),
         json!(text(&spec["type"])),
-        json!(if cluster_ip.is_empty() { "<none>" } else { cluster_ip }),
+        json!(if cluster_ip.is_empty() {
+            "<none>"
+        } else {
+            cluster_ip
+        }),
         json!(service_external_ip(spec, &obj["status"])),
-        json!(if ports.is_empty() { "<none>".to_string() } else { ports.join(",") }),
+        json!(if ports.is_empty() {
+            "<none>".to_string()
+        } else {
+            ports.join(",")
+        }),
         json!(age(obj, now)),
         json!(format_labels(&spec["selector"])),
     ]
@@ -163,13 +312,23 @@ fn format_endpoints(obj: &Value) -> String {
         let ports = items(&subset["ports"]);
         if ports.is_empty() {
             count += addresses.len();
-            list.extend(addresses.iter().map(|a| text(&a["ip"]).to_string()).take(MAX.saturating_sub(list.len())));
+            list.extend(
+                addresses
+                    .iter()
+                    .map(|a| text(&a["ip"]).to_string())
+                    .take(MAX.saturating_sub(list.len())),
+            );
             continue;
         }
         for port in ports {
             count += addresses.len();
             let room = MAX.saturating_sub(list.len());
-            list.extend(addresses.iter().take(room).map(|a| join_host_port(text(&a["ip"]), int(&port["port"]))));
+            list.extend(
+                addresses
+                    .iter()
+                    .take(room)
+                    .map(|a| join_host_port(text(&a["ip"]), int(&port["port"]))),
+            );
         }
     }
     if count > list.len() {
@@ -179,7 +338,11 @@ fn format_endpoints(obj: &Value) -> String {
 }
 
 pub(super) fn endpoints(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(format_endpoints(obj)), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(format_endpoints(obj)),
+        json!(age(obj, now)),
+    ]
 }
 
 pub(super) fn endpointslice(obj: &Value, now: Timestamp) -> Vec<Value> {
@@ -206,7 +369,10 @@ pub(super) fn endpointslice(obj: &Value, now: Timestamp) -> Vec<Value> {
 
 /// A node's first address of one type, `<none>` without one.
 fn node_address<'a>(status: &'a Value, kind: &str) -> &'a str {
-    items(&status["addresses"]).iter().find(|a| a["type"] == kind).map_or("<none>", |a| text(&a["address"]))
+    items(&status["addresses"])
+        .iter()
+        .find(|a| a["type"] == kind)
+        .map_or("<none>", |a| text(&a["address"]))
 }
 
 pub(super) fn node(obj: &Value, now: Timestamp) -> Vec<Value> {
@@ -214,7 +380,11 @@ pub(super) fn node(obj: &Value, now: Timestamp) -> Vec<Value> {
     let conditions = items(&status["conditions"]);
     let mut states: Vec<&str> = Vec::new();
     if let Some(ready) = conditions.iter().rev().find(|c| c["type"] == "Ready") {
-        states.push(if ready["status"] == "True" { "Ready" } else { "NotReady" });
+        states.push(if ready["status"] == "True" {
+            "Ready"
+        } else {
+            "NotReady"
+        });
     }
     if states.is_empty() {
         states.push("Unknown");
@@ -225,7 +395,10 @@ pub(super) fn node(obj: &Value, now: Timestamp) -> Vec<Value> {
     let mut roles: Vec<&str> = Vec::new();
     if let Some(labels) = obj["metadata"]["labels"].as_object() {
         for (k, v) in labels {
-            if let Some(role) = k.strip_prefix("node-role.kubernetes.io/").filter(|r| !r.is_empty()) {
+            if let Some(role) = k
+                .strip_prefix("node-role.kubernetes.io/")
+                .filter(|r| !r.is_empty())
+            {
                 roles.push(role);
             } else if k == "kubernetes.io/role" && !text(v).is_empty() {
                 roles.push(text(v));
@@ -235,11 +408,21 @@ pub(super) fn node(obj: &Value, now: Timestamp) -> Vec<Value> {
     roles.sort_unstable();
     roles.dedup();
     let info = &status["nodeInfo"];
-    let or_unknown = |s: &str| if s.is_empty() { "<unknown>".to_string() } else { s.to_string() };
+    let or_unknown = |s: &str| {
+        if s.is_empty() {
+            "<unknown>".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     vec![
         name(obj),
         json!(states.join(",")),
-        json!(if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }),
+        json!(if roles.is_empty() {
+            "<none>".to_string()
+        } else {
+            roles.join(",")
+        }),
         json!(age(obj, now)),
         json!(text(&info["kubeletVersion"])),
         json!(node_address(status, "InternalIP")),
@@ -251,7 +434,11 @@ pub(super) fn node(obj: &Value, now: Timestamp) -> Vec<Value> {
 }
 
 pub(super) fn namespace(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(text(&obj["status"]["phase"])), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(text(&obj["status"]["phase"])),
+        json!(age(obj, now)),
+    ]
 }
 
 /// Number of keys of a map field.
@@ -260,15 +447,28 @@ fn keys(v: &Value) -> usize {
 }
 
 pub(super) fn configmap(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(keys(&obj["data"]) + keys(&obj["binaryData"])), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(keys(&obj["data"]) + keys(&obj["binaryData"])),
+        json!(age(obj, now)),
+    ]
 }
 
 pub(super) fn secret(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(text(&obj["type"])), json!(keys(&obj["data"])), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(text(&obj["type"])),
+        json!(keys(&obj["data"])),
+        json!(age(obj, now)),
+    ]
 }
 
 pub(super) fn serviceaccount(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(items(&obj["secrets"]).len()), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(items(&obj["secrets"]).len()),
+        json!(age(obj, now)),
+    ]
 }
 
 /// The first non-empty string.
@@ -279,13 +479,27 @@ fn first_non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
 /// A core/v1 or events.k8s.io/v1 Event (the latter read through its
 /// `deprecated*`, `regarding` and `note` fields, as the conversion does).
 pub(super) fn event(obj: &Value, now: Timestamp) -> Vec<Value> {
-    let field = |core: &str, events: &str| if is_set(&obj[core]) { &obj[core] } else { &obj[events] };
+    let field = |core: &str, events: &str| {
+        if is_set(&obj[core]) {
+            &obj[core]
+        } else {
+            &obj[events]
+        }
+    };
     let involved = field("involvedObject", "regarding");
     let first_ts = field("firstTimestamp", "deprecatedFirstTimestamp");
     let last_ts = field("lastTimestamp", "deprecatedLastTimestamp");
     let source = field("source", "deprecatedSource");
-    let first = if super::format::timestamp(first_ts).is_some() { since(first_ts, now) } else { since(&obj["eventTime"], now) };
-    let mut last = if super::format::timestamp(last_ts).is_some() { since(last_ts, now) } else { first.clone() };
+    let first = if super::format::timestamp(first_ts).is_some() {
+        since(first_ts, now)
+    } else {
+        since(&obj["eventTime"], now)
+    };
+    let mut last = if super::format::timestamp(last_ts).is_some() {
+        since(last_ts, now)
+    } else {
+        first.clone()
+    };
     let mut count = int(field("count", "deprecatedCount"));
     let series = &obj["series"];
     if is_set(series) {
@@ -299,9 +513,19 @@ pub(super) fn event(obj: &Value, now: Timestamp) -> Vec<Value> {
         "" => kind,
         n => format!("{kind}/{n}"),
     };
-    let component = first_non_empty(text(&source["component"]), first_non_empty(text(&obj["reportingComponent"]), text(&obj["reportingController"])));
+    let component = first_non_empty(
+        text(&source["component"]),
+        first_non_empty(
+            text(&obj["reportingComponent"]),
+            text(&obj["reportingController"]),
+        ),
+    );
     let host = first_non_empty(text(&source["host"]), text(&obj["reportingInstance"]));
-    let source_cell = if host.is_empty() { component.to_string() } else { format!("{component}, {host}") };
+    let source_cell = if host.is_empty() {
+        component.to_string()
+    } else {
+        format!("{component}, {host}")
+    };
     let message = first_non_empty(text(&obj["message"]), text(&obj["note"])).trim();
     vec![
         json!(last),
@@ -318,7 +542,11 @@ pub(super) fn event(obj: &Value, now: Timestamp) -> Vec<Value> {
 }
 
 pub(super) fn lease(obj: &Value, now: Timestamp) -> Vec<Value> {
-    vec![name(obj), json!(text(&obj["spec"]["holderIdentity"])), json!(age(obj, now))]
+    vec![
+        name(obj),
+        json!(text(&obj["spec"]["holderIdentity"])),
+        json!(age(obj, now)),
+    ]
 }
 
 pub(super) fn priorityclass(obj: &Value, now: Timestamp) -> Vec<Value> {
@@ -337,7 +565,9 @@ pub(super) fn rolebinding(obj: &Value, now: Timestamp) -> Vec<Value> {
     for subject in items(&obj["subjects"]) {
         let subject_name = text(&subject["name"]);
         match text(&subject["kind"]) {
-            "ServiceAccount" => accounts.push(format!("{}/{subject_name}", text(&subject["namespace"]))),
+            "ServiceAccount" => {
+                accounts.push(format!("{}/{subject_name}", text(&subject["namespace"])))
+            }
             "User" => users.push(subject_name),
             "Group" => groups.push(subject_name),
             _ => {}

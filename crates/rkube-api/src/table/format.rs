@@ -27,7 +27,9 @@ pub fn is_set(v: &Value) -> bool {
 
 /// A timestamp field; `None` when absent, empty or malformed (Go's zero time).
 pub fn timestamp(v: &Value) -> Option<Timestamp> {
-    v.as_str().filter(|s| !s.is_empty()).and_then(|s| s.parse().ok())
+    v.as_str()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
 }
 
 /// Kubernetes' `HumanDuration`: about two significant figures (`59s`,
@@ -102,7 +104,11 @@ pub fn format_labels(v: &Value) -> String {
     };
     let mut pairs: Vec<(&String, &str)> = map.iter().map(|(k, v)| (k, text(v))).collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A `metav1.LabelSelector` as the selector string of
@@ -129,7 +135,12 @@ pub fn selector_string(v: &Value) -> Option<String> {
         reqs.push((key.to_string(), req));
     }
     reqs.sort_by(|a, b| a.0.cmp(&b.0));
-    Some(reqs.into_iter().map(|(_, r)| r).collect::<Vec<_>>().join(","))
+    Some(
+        reqs.into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 /// `metav1.FormatLabelSelector`: the selector string, `<none>` when it
@@ -145,8 +156,16 @@ pub fn format_label_selector(v: &Value) -> String {
 /// The comma-separated container names and images of a pod spec.
 pub fn containers(spec: &Value) -> (String, String) {
     let list = items(&spec["containers"]);
-    let names = list.iter().map(|c| text(&c["name"])).collect::<Vec<_>>().join(",");
-    let images = list.iter().map(|c| text(&c["image"])).collect::<Vec<_>>().join(",");
+    let names = list
+        .iter()
+        .map(|c| text(&c["name"]))
+        .collect::<Vec<_>>()
+        .join(",");
+    let images = list
+        .iter()
+        .map(|c| text(&c["image"]))
+        .collect::<Vec<_>>()
+        .join(",");
     (names, images)
 }
 
@@ -173,5 +192,9 @@ pub fn list_with_more(all: &[String]) -> String {
 
 /// `host:port` as Go's `net.JoinHostPort` writes it (IPv6 in brackets).
 pub fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }

@@ -48,22 +48,48 @@ impl Column {
 }
 
 const fn col(name: &'static str, kind: &'static str, description: &'static str) -> Column {
-    Column { name, kind, format: "", description, priority: 0 }
+    Column {
+        name,
+        kind,
+        format: "",
+        description,
+        priority: 0,
+    }
 }
 
 const fn wide(name: &'static str, kind: &'static str, description: &'static str) -> Column {
-    Column { name, kind, format: "", description, priority: 1 }
+    Column {
+        name,
+        kind,
+        format: "",
+        description,
+        priority: 1,
+    }
 }
 
 const NAME_DOC: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 const CREATED_DOC: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
 /// The `Name` column every printer starts with.
-const NAME: Column = Column { name: "Name", kind: "string", format: "name", description: NAME_DOC, priority: 0 };
+const NAME: Column = Column {
+    name: "Name",
+    kind: "string",
+    format: "name",
+    description: NAME_DOC,
+    priority: 0,
+};
 /// The `Age` column.
 const AGE: Column = col("Age", "string", CREATED_DOC);
-const CONTAINERS: Column = wide("Containers", "string", "Names of each container in the template.");
-const IMAGES: Column = wide("Images", "string", "Images referenced by each container in the template.");
+const CONTAINERS: Column = wide(
+    "Containers",
+    "string",
+    "Names of each container in the template.",
+);
+const IMAGES: Column = wide(
+    "Images",
+    "string",
+    "Images referenced by each container in the template.",
+);
 
 /// Columns of kinds without a printer (`rest.NewDefaultTableConvertor`).
 const DEFAULT_COLUMNS: &[Column] = &[NAME, col("Created At", "date", CREATED_DOC)];
@@ -122,7 +148,9 @@ impl Printer {
             ("", "Event") | ("events.k8s.io", "Event") => Printer::Event,
             ("coordination.k8s.io", "Lease") => Printer::Lease,
             ("scheduling.k8s.io", "PriorityClass") => Printer::PriorityClass,
-            ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => Printer::RoleBinding,
+            ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+                Printer::RoleBinding
+            }
             _ => Printer::Default,
         }
     }
@@ -217,7 +245,9 @@ fn name(obj: &Value) -> Value {
 
 /// `Name` and the creation time in RFC 3339 UTC (Go's zero time when unset).
 fn default_cells(obj: &Value) -> Vec<Value> {
-    let created = format::timestamp(&obj["metadata"]["creationTimestamp"])
-        .map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let created = format::timestamp(&obj["metadata"]["creationTimestamp"]).map_or_else(
+        || "0001-01-01T00:00:00Z".to_string(),
+        |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
     vec![name(obj), json!(created)]
 }

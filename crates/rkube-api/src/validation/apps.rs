@@ -2,8 +2,8 @@
 //! strategies and the fields that may not change on update.
 
 use k8s_openapi::api::apps::v1::{
-    ControllerRevision, DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet, StatefulSet,
-    StatefulSetSpec,
+    ControllerRevision, DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy,
+    ReplicaSet, StatefulSet, StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as MetaSelector;
@@ -16,7 +16,9 @@ use crate::selector::LabelSelector;
 
 /// `spec.selector` when the client sent one (k8s-openapi cannot tell absent from empty).
 fn sent_selector(obj: &Value, typed: &MetaSelector) -> Option<MetaSelector> {
-    obj.pointer("/spec/selector").filter(|v| !v.is_null()).map(|_| typed.clone())
+    obj.pointer("/spec/selector")
+        .filter(|v| !v.is_null())
+        .map(|_| typed.clone())
 }
 
 fn spec_path() -> Path {
@@ -27,21 +29,42 @@ fn spec_path() -> Path {
 pub(super) fn deployment(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let d: Deployment = decode(obj)?;
     let old_d: Option<Deployment> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&d.metadata, old_d.as_ref().map(|o| &o.metadata), true, format::dns1123_subdomain);
+    let mut errs = meta::meta(
+        &d.metadata,
+        old_d.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_subdomain,
+    );
     let spec = d.spec;
     let path = spec_path();
-    nonnegative(&mut errs, &path.child("replicas"), i64::from(spec.replicas.unwrap_or(0)));
+    nonnegative(
+        &mut errs,
+        &path.child("replicas"),
+        i64::from(spec.replicas.unwrap_or(0)),
+    );
     let selector = sent_selector(obj, &spec.selector);
     required_selector(&mut errs, &path, selector.as_ref(), "deployment");
     replica_template(&mut errs, &path, selector.as_ref(), &spec.template);
     deployment_strategy(&mut errs, &path.child("strategy"), spec.strategy.as_ref());
     let min_ready = spec.min_ready_seconds.unwrap_or(0);
-    nonnegative(&mut errs, &path.child("minReadySeconds"), i64::from(min_ready));
+    nonnegative(
+        &mut errs,
+        &path.child("minReadySeconds"),
+        i64::from(min_ready),
+    );
     if let Some(limit) = spec.revision_history_limit {
-        nonnegative(&mut errs, &path.child("revisionHistoryLimit"), i64::from(limit));
+        nonnegative(
+            &mut errs,
+            &path.child("revisionHistoryLimit"),
+            i64::from(limit),
+        );
     }
     if let Some(deadline) = spec.progress_deadline_seconds {
-        nonnegative(&mut errs, &path.child("progressDeadlineSeconds"), i64::from(deadline));
+        nonnegative(
+            &mut errs,
+            &path.child("progressDeadlineSeconds"),
+            i64::from(deadline),
+        );
         if deadline <= min_ready {
             errs.push(FieldError::invalid(
                 &path.child("progressDeadlineSeconds"),
@@ -60,14 +83,32 @@ pub(super) fn deployment(obj: &Value, old: Option<&Value>) -> Result<Errors, Fie
 pub(super) fn replica_set(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let rs: ReplicaSet = decode(obj)?;
     let old_rs: Option<ReplicaSet> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&rs.metadata, old_rs.as_ref().map(|o| &o.metadata), true, format::dns1123_subdomain);
+    let mut errs = meta::meta(
+        &rs.metadata,
+        old_rs.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_subdomain,
+    );
     let spec = rs.spec;
     let path = spec_path();
-    nonnegative(&mut errs, &path.child("replicas"), i64::from(spec.replicas.unwrap_or(0)));
-    nonnegative(&mut errs, &path.child("minReadySeconds"), i64::from(spec.min_ready_seconds.unwrap_or(0)));
+    nonnegative(
+        &mut errs,
+        &path.child("replicas"),
+        i64::from(spec.replicas.unwrap_or(0)),
+    );
+    nonnegative(
+        &mut errs,
+        &path.child("minReadySeconds"),
+        i64::from(spec.min_ready_seconds.unwrap_or(0)),
+    );
     let selector = sent_selector(obj, &spec.selector);
     required_selector(&mut errs, &path, selector.as_ref(), "deployment");
-    replica_template(&mut errs, &path, selector.as_ref(), &spec.template.unwrap_or_default());
+    replica_template(
+        &mut errs,
+        &path,
+        selector.as_ref(),
+        &spec.template.unwrap_or_default(),
+    );
     if let Some(old_rs) = old_rs {
         immutable_selector(&mut errs, &spec.selector, &old_rs.spec.selector);
     }
@@ -78,7 +119,12 @@ pub(super) fn replica_set(obj: &Value, old: Option<&Value>) -> Result<Errors, Fi
 pub(super) fn daemon_set(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let ds: DaemonSet = decode(obj)?;
     let old_ds: Option<DaemonSet> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&ds.metadata, old_ds.as_ref().map(|o| &o.metadata), true, format::dns1123_subdomain);
+    let mut errs = meta::meta(
+        &ds.metadata,
+        old_ds.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_subdomain,
+    );
     let spec = ds.spec;
     let path = spec_path();
     let selector = sent_selector(obj, &spec.selector);
@@ -94,11 +140,28 @@ pub(super) fn daemon_set(obj: &Value, old: Option<&Value>) -> Result<Errors, Fie
         ));
     }
     errs.extend(pod::template(&spec.template, &path.child("template")));
-    always_restart(&mut errs, &path.child("template"), &spec.template, "DaemonSet");
-    nonnegative(&mut errs, &path.child("minReadySeconds"), i64::from(spec.min_ready_seconds.unwrap_or(0)));
-    daemon_set_strategy(&mut errs, &path.child("updateStrategy"), spec.update_strategy.as_ref());
+    always_restart(
+        &mut errs,
+        &path.child("template"),
+        &spec.template,
+        "DaemonSet",
+    );
+    nonnegative(
+        &mut errs,
+        &path.child("minReadySeconds"),
+        i64::from(spec.min_ready_seconds.unwrap_or(0)),
+    );
+    daemon_set_strategy(
+        &mut errs,
+        &path.child("updateStrategy"),
+        spec.update_strategy.as_ref(),
+    );
     if let Some(limit) = spec.revision_history_limit {
-        nonnegative(&mut errs, &path.child("revisionHistoryLimit"), i64::from(limit));
+        nonnegative(
+            &mut errs,
+            &path.child("revisionHistoryLimit"),
+            i64::from(limit),
+        );
     }
     if let Some(old_ds) = old_ds {
         immutable_selector(&mut errs, &spec.selector, &old_ds.spec.selector);
@@ -110,7 +173,12 @@ pub(super) fn daemon_set(obj: &Value, old: Option<&Value>) -> Result<Errors, Fie
 pub(super) fn stateful_set(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let sts: StatefulSet = decode(obj)?;
     let old_sts: Option<StatefulSet> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&sts.metadata, old_sts.as_ref().map(|o| &o.metadata), true, format::dns1123_label);
+    let mut errs = meta::meta(
+        &sts.metadata,
+        old_sts.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_label,
+    );
     let spec = sts.spec;
     stateful_set_spec(&mut errs, obj, &spec);
     if let Some(old_spec) = old_sts.map(|o| o.spec) {
@@ -133,15 +201,30 @@ fn stateful_set_spec(errs: &mut Errors, obj: &Value, spec: &StatefulSetSpec) {
     stateful_set_strategy(errs, &path.child("updateStrategy"), spec);
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
         let p = path.child("persistentVolumeClaimRetentionPolicy");
-        for (field, value) in [("whenDeleted", &policy.when_deleted), ("whenScaled", &policy.when_scaled)] {
+        for (field, value) in [
+            ("whenDeleted", &policy.when_deleted),
+            ("whenScaled", &policy.when_scaled),
+        ] {
             let v = value.as_deref().unwrap_or_default();
             if v != "Retain" && v != "Delete" {
-                errs.push(FieldError::not_supported(&p.child(field), v, &["Retain", "Delete"]));
+                errs.push(FieldError::not_supported(
+                    &p.child(field),
+                    v,
+                    &["Retain", "Delete"],
+                ));
             }
         }
     }
-    nonnegative(errs, &path.child("replicas"), i64::from(spec.replicas.unwrap_or(0)));
-    nonnegative(errs, &path.child("minReadySeconds"), i64::from(spec.min_ready_seconds.unwrap_or(0)));
+    nonnegative(
+        errs,
+        &path.child("replicas"),
+        i64::from(spec.replicas.unwrap_or(0)),
+    );
+    nonnegative(
+        errs,
+        &path.child("minReadySeconds"),
+        i64::from(spec.min_ready_seconds.unwrap_or(0)),
+    );
     if let Some(start) = spec.ordinals.as_ref().and_then(|o| o.start) {
         nonnegative(errs, &path.child("ordinals.start"), i64::from(start));
     }
@@ -149,14 +232,26 @@ fn stateful_set_spec(errs: &mut Errors, obj: &Value, spec: &StatefulSetSpec) {
     required_selector(errs, &path, selector.as_ref(), "statefulset");
     let empty = selector.as_ref().is_some_and(is_empty_selector);
     match selects(selector.as_ref(), &spec.template) {
-        Err(_) => errs.push(FieldError::invalid(&path.child("selector"), json(&selector), "")),
+        Err(_) => errs.push(FieldError::invalid(
+            &path.child("selector"),
+            json(&selector),
+            "",
+        )),
         Ok(matched) => {
             if !matched && !empty {
                 mismatch(errs, &path.child("template"), &spec.template);
             }
             let m = spec.template.metadata.clone().unwrap_or_default();
-            meta::labels(errs, &path.child("template").child("labels"), m.labels.as_ref());
-            meta::annotations(errs, &path.child("template").child("annotations"), m.annotations.as_ref());
+            meta::labels(
+                errs,
+                &path.child("template").child("labels"),
+                m.labels.as_ref(),
+            );
+            meta::annotations(
+                errs,
+                &path.child("template").child("annotations"),
+                m.annotations.as_ref(),
+            );
         }
     }
     always_restart(errs, &path.child("template"), &spec.template, "StatefulSet");
@@ -178,17 +273,29 @@ fn stateful_set_strategy(errs: &mut Errors, path: &Path, spec: &StatefulSetSpec)
         "RollingUpdate" => {
             if let Some(r) = &strategy.rolling_update {
                 let p = path.child("rollingUpdate");
-                nonnegative(errs, &p.child("partition"), i64::from(r.partition.unwrap_or(0)));
+                nonnegative(
+                    errs,
+                    &p.child("partition"),
+                    i64::from(r.partition.unwrap_or(0)),
+                );
                 if let Some(max) = &r.max_unavailable {
                     positive_int_or_percent(errs, &p.child("maxUnavailable"), max);
                     if int_or_percent(max) == 0 {
-                        errs.push(FieldError::invalid(&p.child("maxUnavailable"), json(max), "cannot be 0"));
+                        errs.push(FieldError::invalid(
+                            &p.child("maxUnavailable"),
+                            json(max),
+                            "cannot be 0",
+                        ));
                     }
                     at_most_100_percent(errs, &p.child("maxUnavailable"), max);
                 }
             }
         }
-        _ => errs.push(FieldError::invalid(path, json(&strategy), "must be 'RollingUpdate' or 'OnDelete'")),
+        _ => errs.push(FieldError::invalid(
+            path,
+            json(&strategy),
+            "must be 'RollingUpdate' or 'OnDelete'",
+        )),
     }
 }
 
@@ -199,7 +306,9 @@ fn stateful_set_update(errs: &mut Errors, new: &StatefulSetSpec, old: &StatefulS
     clone.update_strategy.clone_from(&old.update_strategy);
     clone.min_ready_seconds = old.min_ready_seconds;
     clone.ordinals.clone_from(&old.ordinals);
-    clone.persistent_volume_claim_retention_policy.clone_from(&old.persistent_volume_claim_retention_policy);
+    clone
+        .persistent_volume_claim_retention_policy
+        .clone_from(&old.persistent_volume_claim_retention_policy);
     if super::pruned(&json(&clone)) != super::pruned(&json(old)) {
         errs.push(FieldError::forbidden(
             &spec_path(),
@@ -212,13 +321,26 @@ fn stateful_set_update(errs: &mut Errors, new: &StatefulSetSpec, old: &StatefulS
 pub(super) fn controller_revision(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let r: ControllerRevision = decode(obj)?;
     let old_r: Option<ControllerRevision> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&r.metadata, old_r.as_ref().map(|o| &o.metadata), true, format::dns1123_subdomain);
+    let mut errs = meta::meta(
+        &r.metadata,
+        old_r.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_subdomain,
+    );
     if obj.get("data").is_none_or(Value::is_null) {
-        errs.push(FieldError::required(&Path::root("data"), "data is mandatory"));
+        errs.push(FieldError::required(
+            &Path::root("data"),
+            "data is mandatory",
+        ));
     }
     nonnegative(&mut errs, &Path::root("revision"), r.revision.unwrap_or(0));
     if let Some(old_r) = old_r {
-        immutable(&mut errs, &Path::root("data"), json(&r.data), &json(&old_r.data));
+        immutable(
+            &mut errs,
+            &Path::root("data"),
+            json(&r.data),
+            &json(&old_r.data),
+        );
     }
     Ok(errs)
 }
@@ -231,7 +353,11 @@ fn required_selector(errs: &mut Errors, path: &Path, selector: Option<&MetaSelec
         Some(sel) => {
             meta::label_selector(errs, &p, Some(sel));
             if is_empty_selector(sel) {
-                errs.push(FieldError::invalid(&p, json(sel), format!("empty selector is invalid for {kind}")));
+                errs.push(FieldError::invalid(
+                    &p,
+                    json(sel),
+                    format!("empty selector is invalid for {kind}"),
+                ));
             }
         }
     }
@@ -244,9 +370,15 @@ fn is_empty_selector(sel: &MetaSelector) -> bool {
 
 /// Whether the selector picks the template's labels; no selector picks nothing, an invalid one errs.
 fn selects(selector: Option<&MetaSelector>, template: &PodTemplateSpec) -> Result<bool, String> {
-    let Some(sel) = selector else { return Ok(false) };
+    let Some(sel) = selector else {
+        return Ok(false);
+    };
     let parsed = LabelSelector::from_label_selector(sel).map_err(|e| e.to_string())?;
-    let labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let labels = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
     Ok(parsed.matches(&labels))
 }
 
@@ -260,10 +392,19 @@ fn mismatch(errs: &mut Errors, template_path: &Path, template: &PodTemplateSpec)
 }
 
 /// `ValidatePodTemplateSpecForReplicaSet`, as Deployments and ReplicaSets use it.
-fn replica_template(errs: &mut Errors, path: &Path, selector: Option<&MetaSelector>, template: &PodTemplateSpec) {
+fn replica_template(
+    errs: &mut Errors,
+    path: &Path,
+    selector: Option<&MetaSelector>,
+    template: &PodTemplateSpec,
+) {
     let empty = selector.is_some_and(is_empty_selector);
     match selects(selector, template) {
-        Err(_) => errs.push(FieldError::invalid(&path.child("selector"), json(&selector), "invalid label selector")),
+        Err(_) => errs.push(FieldError::invalid(
+            &path.child("selector"),
+            json(&selector),
+            "invalid label selector",
+        )),
         Ok(matched) => {
             if !matched && !empty {
                 mismatch(errs, &path.child("template"), template);
@@ -280,7 +421,11 @@ fn always_restart(errs: &mut Errors, template_path: &Path, template: &PodTemplat
     let p = template_path.child("spec");
     let policy = spec.restart_policy.unwrap_or_default();
     if policy != "Always" {
-        errs.push(FieldError::not_supported(&p.child("restartPolicy"), policy, &["Always"]));
+        errs.push(FieldError::not_supported(
+            &p.child("restartPolicy"),
+            policy,
+            &["Always"],
+        ));
     }
     if spec.active_deadline_seconds.is_some() {
         errs.push(FieldError::forbidden(
@@ -292,7 +437,11 @@ fn always_restart(errs: &mut Errors, template_path: &Path, template: &PodTemplat
 
 fn immutable_selector(errs: &mut Errors, new: &MetaSelector, old: &MetaSelector) {
     if super::pruned(&json(new)) != super::pruned(&json(old)) {
-        errs.push(FieldError::invalid(&spec_path().child("selector"), json(new), "field is immutable"));
+        errs.push(FieldError::invalid(
+            &spec_path().child("selector"),
+            json(new),
+            "field is immutable",
+        ));
     }
 }
 
@@ -308,8 +457,10 @@ fn deployment_strategy(errs: &mut Errors, path: &Path, strategy: Option<&Deploym
             }
         }
         "RollingUpdate" => match &strategy.rolling_update {
-            None => errs
-                .push(FieldError::required(&path.child("rollingUpdate"), "this should be defaulted and never be nil")),
+            None => errs.push(FieldError::required(
+                &path.child("rollingUpdate"),
+                "this should be defaulted and never be nil",
+            )),
             Some(r) => {
                 let p = path.child("rollingUpdate");
                 let unavailable = r.max_unavailable.clone().unwrap_or(IntOrString::Int(0));
@@ -326,7 +477,11 @@ fn deployment_strategy(errs: &mut Errors, path: &Path, strategy: Option<&Deploym
                 at_most_100_percent(errs, &p.child("maxUnavailable"), &unavailable);
             }
         },
-        _ => errs.push(FieldError::not_supported(path, json(&strategy), &["Recreate", "RollingUpdate"])),
+        _ => errs.push(FieldError::not_supported(
+            path,
+            json(&strategy),
+            &["Recreate", "RollingUpdate"],
+        )),
     }
 }
 
@@ -344,27 +499,37 @@ fn daemon_set_strategy(errs: &mut Errors, path: &Path, strategy: Option<&DaemonS
                 positive_int_or_percent(errs, &p.child("maxSurge"), &surge);
                 at_most_100_percent(errs, &p.child("maxUnavailable"), &unavailable);
                 at_most_100_percent(errs, &p.child("maxSurge"), &surge);
-                match (int_or_percent(&unavailable) != 0, int_or_percent(&surge) != 0) {
+                match (
+                    int_or_percent(&unavailable) != 0,
+                    int_or_percent(&surge) != 0,
+                ) {
                     (true, true) => errs.push(FieldError::invalid(
                         &p.child("maxSurge"),
                         json(&surge),
                         "may not be set when maxUnavailable is non-zero",
                     )),
-                    (false, false) => {
-                        errs.push(FieldError::required(&p.child("maxUnavailable"), "cannot be 0 when maxSurge is 0"))
-                    }
+                    (false, false) => errs.push(FieldError::required(
+                        &p.child("maxUnavailable"),
+                        "cannot be 0 when maxSurge is 0",
+                    )),
                     _ => {}
                 }
             }
         },
-        _ => errs.push(FieldError::not_supported(path, json(&strategy), &["RollingUpdate", "OnDelete"])),
+        _ => errs.push(FieldError::not_supported(
+            path,
+            json(&strategy),
+            &["RollingUpdate", "OnDelete"],
+        )),
     }
 }
 
 /// A `25%` style percentage's number, if the string is one.
 fn percent(s: &str) -> Option<i64> {
     let digits = s.strip_suffix('%')?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// `getIntOrPercentValue`: the percentage or the integer (unparsable strings count as 0).
@@ -397,6 +562,10 @@ pub(super) fn at_most_100_percent(errs: &mut Errors, path: &Path, v: &IntOrStrin
     if let IntOrString::String(s) = v
         && percent(s).is_some_and(|p| p > 100)
     {
-        errs.push(FieldError::invalid(path, s.as_str(), "must not be greater than 100%"));
+        errs.push(FieldError::invalid(
+            path,
+            s.as_str(),
+            "must not be greater than 100%",
+        ));
     }
 }

@@ -2,11 +2,11 @@
 //! names, config keys), each returning Kubernetes' own messages, in order.
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
-const LABEL_KEY_MSG: &str =
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_KEY_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /// `RegexError` of Kubernetes: message, examples and the regex.
 pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
@@ -14,7 +14,10 @@ pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
         return format!("{msg} (regex used for validation is '{fmt}')");
     }
     let listed: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!("{msg} (e.g. {}regex used for validation is '{fmt}')", listed.join(" or "))
+    format!(
+        "{msg} (e.g. {}regex used for validation is '{fmt}')",
+        listed.join(" or ")
+    )
 }
 
 /// Length units: object names say "characters", label keys and values say "bytes".
@@ -39,7 +42,9 @@ fn matches_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(&f), Some(&l)) => {
-            is_lower_alnum(f) && is_lower_alnum(l) && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+            is_lower_alnum(f)
+                && is_lower_alnum(l)
+                && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
         }
         _ => false,
     }
@@ -53,7 +58,9 @@ fn matches_label_name(s: &str) -> bool {
     let b = s.as_bytes();
     let ok = |c: u8| c.is_ascii_alphanumeric();
     match (b.first(), b.last()) {
-        (Some(&f), Some(&l)) => ok(f) && ok(l) && b.iter().all(|&c| ok(c) || matches!(c, b'-' | b'_' | b'.')),
+        (Some(&f), Some(&l)) => {
+            ok(f) && ok(l) && b.iter().all(|&c| ok(c) || matches!(c, b'-' | b'_' | b'.'))
+        }
         _ => false,
     }
 }
@@ -108,14 +115,22 @@ pub fn label_key(s: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_string());
             } else {
-                errs.extend(subdomain(prefix, Unit::Bytes).into_iter().map(|m| format!("prefix part {m}")));
+                errs.extend(
+                    subdomain(prefix, Unit::Bytes)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             *name
         }
         _ => {
             return vec![format!(
                 "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-                regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
+                regex_error(
+                    LABEL_KEY_MSG,
+                    LABEL_KEY_FMT,
+                    &["MyName", "my.name", "123-abc"]
+                )
             )];
         }
     };
@@ -127,7 +142,11 @@ pub fn label_key(s: &str) -> Vec<String> {
     if !matches_label_name(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
+            regex_error(
+                LABEL_KEY_MSG,
+                LABEL_KEY_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
         ));
     }
     errs
@@ -154,7 +173,11 @@ pub fn path_segment_name(s: &str) -> Vec<String> {
     if s == "." || s == ".." {
         return vec![format!("may not be '{s}'")];
     }
-    ["/", "%"].iter().filter(|bad| s.contains(*bad)).map(|bad| format!("may not contain '{bad}'")).collect()
+    ["/", "%"]
+        .iter()
+        .filter(|bad| s.contains(*bad))
+        .map(|bad| format!("may not contain '{bad}'"))
+        .collect()
 }
 
 /// ConfigMap and Secret keys, as `IsConfigMapKey`.
@@ -163,7 +186,9 @@ pub fn config_map_key(s: &str) -> Vec<String> {
     if s.len() > 253 {
         errs.push(max_len(253, Unit::Characters));
     }
-    let ok = !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+    let ok = !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
     if !ok {
         errs.push(regex_error(
             "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
@@ -188,7 +213,9 @@ pub fn port_name(s: &str) -> Vec<String> {
         errs.push(max_len(15, Unit::Characters));
     }
     if s.is_empty() || !s.bytes().all(|c| is_lower_alnum(c) || c == b'-') {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if !s.bytes().any(|c| c.is_ascii_lowercase()) {
         errs.push("must contain at least one letter (a-z)".to_string());
@@ -204,7 +231,11 @@ pub fn port_name(s: &str) -> Vec<String> {
 
 /// Port numbers 1..=65535, as `IsValidPortNum`.
 pub fn port_num(n: i64) -> Vec<String> {
-    if (1..=65535).contains(&n) { Vec::new() } else { vec![inclusive_range(1, 65535)] }
+    if (1..=65535).contains(&n) {
+        Vec::new()
+    } else {
+        vec![inclusive_range(1, 65535)]
+    }
 }
 
 /// `must be between lo and hi, inclusive`.
@@ -240,7 +271,10 @@ mod tests {
             ]
         );
         assert!(dns1123_subdomain("a.b-c.d").is_empty());
-        assert_eq!(dns1123_subdomain(&"a".repeat(254))[0], "must be no more than 253 characters");
+        assert_eq!(
+            dns1123_subdomain(&"a".repeat(254))[0],
+            "must be no more than 253 characters"
+        );
     }
 
     #[test]
@@ -253,20 +287,36 @@ mod tests {
             label_key("a/"),
             vec![
                 "name part must be non-empty".to_string(),
-                format!("name part {}", regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"]))
+                format!(
+                    "name part {}",
+                    regex_error(
+                        LABEL_KEY_MSG,
+                        LABEL_KEY_FMT,
+                        &["MyName", "my.name", "123-abc"]
+                    )
+                )
             ]
         );
         assert!(label_key("a/b/c")[0].starts_with("a valid label key must consist of"));
-        assert_eq!(label_value(&"x".repeat(64)), vec!["must be no more than 63 bytes"]);
+        assert_eq!(
+            label_value(&"x".repeat(64)),
+            vec!["must be no more than 63 bytes"]
+        );
         assert!(label_value("").is_empty());
     }
 
     #[test]
     fn ports_paths_and_keys() {
         assert!(port_name("http").is_empty());
-        assert_eq!(port_name("80"), vec!["must contain at least one letter (a-z)"]);
+        assert_eq!(
+            port_name("80"),
+            vec!["must contain at least one letter (a-z)"]
+        );
         assert_eq!(port_num(0), vec!["must be between 1 and 65535, inclusive"]);
-        assert_eq!(path_segment_name("a/b%"), vec!["may not contain '/'", "may not contain '%'"]);
+        assert_eq!(
+            path_segment_name("a/b%"),
+            vec!["may not contain '/'", "may not contain '%'"]
+        );
         assert_eq!(config_map_key("..a"), vec!["must not start with '..'"]);
         assert_eq!(config_map_key("a b").len(), 1);
         assert_eq!(env_var_name("A=B").len(), 1);

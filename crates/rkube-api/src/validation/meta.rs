@@ -33,14 +33,23 @@ pub(super) fn decode_meta(obj: &Value) -> Result<ObjectMeta, FieldError> {
 }
 
 /// Kinds without rules of their own: metadata only.
-pub(super) fn generic(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
+pub(super) fn generic(
+    info: &ResourceInfo,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Result<Errors, FieldError> {
     let new = decode_meta(obj)?;
     let old = old.map(decode_meta).transpose()?;
     Ok(meta(&new, old.as_ref(), info.namespaced, name_rule(info)))
 }
 
 /// Create rules when `old` is `None`, update rules otherwise.
-pub(super) fn meta(new: &ObjectMeta, old: Option<&ObjectMeta>, namespaced: bool, name_fn: NameFn) -> Errors {
+pub(super) fn meta(
+    new: &ObjectMeta,
+    old: Option<&ObjectMeta>,
+    namespaced: bool,
+    name_fn: NameFn,
+) -> Errors {
     match old {
         None => on_create(new, namespaced, name_fn),
         Some(old) => on_update(new, old),
@@ -61,11 +70,19 @@ fn on_create(m: &ObjectMeta, namespaced: bool, name_fn: NameFn) -> Errors {
     }
     let name = m.name.as_deref().unwrap_or_default();
     if name.is_empty() {
-        errs.push(FieldError::required(&path.child("name"), "name or generateName is required"));
+        errs.push(FieldError::required(
+            &path.child("name"),
+            "name or generateName is required",
+        ));
     } else {
         format_errors(&mut errs, &path.child("name"), name, name_fn(name));
     }
-    namespace(&mut errs, &path, m.namespace.as_deref().unwrap_or_default(), namespaced);
+    namespace(
+        &mut errs,
+        &path,
+        m.namespace.as_deref().unwrap_or_default(),
+        namespaced,
+    );
     common(&mut errs, &path, m);
     errs
 }
@@ -100,8 +117,16 @@ fn common(errs: &mut Errors, path: &Path, m: &ObjectMeta) {
     nonnegative(errs, &path.child("generation"), m.generation.unwrap_or(0));
     labels(errs, &path.child("labels"), m.labels.as_ref());
     annotations(errs, &path.child("annotations"), m.annotations.as_ref());
-    owner_references(errs, &path.child("ownerReferences"), m.owner_references.as_deref().unwrap_or_default());
-    finalizers(errs, &path.child("finalizers"), m.finalizers.as_deref().unwrap_or_default());
+    owner_references(
+        errs,
+        &path.child("ownerReferences"),
+        m.owner_references.as_deref().unwrap_or_default(),
+    );
+    finalizers(
+        errs,
+        &path.child("finalizers"),
+        m.finalizers.as_deref().unwrap_or_default(),
+    );
 }
 
 fn on_update(new: &ObjectMeta, old: &ObjectMeta) -> Errors {
@@ -113,12 +138,31 @@ fn on_update(new: &ObjectMeta, old: &ObjectMeta) -> Errors {
     let generation = new.generation.unwrap_or(0);
     nonnegative(&mut errs, &path.child("generation"), generation);
     if generation < old.generation.unwrap_or(0) {
-        errs.push(FieldError::invalid(&path.child("generation"), generation, "must not be decremented"));
+        errs.push(FieldError::invalid(
+            &path.child("generation"),
+            generation,
+            "must not be decremented",
+        ));
     }
     let text = |v: &Option<String>| Value::from(v.clone().unwrap_or_default());
-    immutable(&mut errs, &path.child("name"), text(&new.name), &text(&old.name));
-    immutable(&mut errs, &path.child("namespace"), text(&new.namespace), &text(&old.namespace));
-    immutable(&mut errs, &path.child("uid"), text(&new.uid), &text(&old.uid));
+    immutable(
+        &mut errs,
+        &path.child("name"),
+        text(&new.name),
+        &text(&old.name),
+    );
+    immutable(
+        &mut errs,
+        &path.child("namespace"),
+        text(&new.namespace),
+        &text(&old.namespace),
+    );
+    immutable(
+        &mut errs,
+        &path.child("uid"),
+        text(&new.uid),
+        &text(&old.uid),
+    );
     immutable(
         &mut errs,
         &path.child("creationTimestamp"),
@@ -138,14 +182,27 @@ fn on_update(new: &ObjectMeta, old: &ObjectMeta) -> Errors {
         &json(&old.deletion_grace_period_seconds),
     );
     labels(&mut errs, &path.child("labels"), new.labels.as_ref());
-    annotations(&mut errs, &path.child("annotations"), new.annotations.as_ref());
-    owner_references(&mut errs, &path.child("ownerReferences"), new.owner_references.as_deref().unwrap_or_default());
+    annotations(
+        &mut errs,
+        &path.child("annotations"),
+        new.annotations.as_ref(),
+    );
+    owner_references(
+        &mut errs,
+        &path.child("ownerReferences"),
+        new.owner_references.as_deref().unwrap_or_default(),
+    );
     errs
 }
 
 fn no_new_finalizers(errs: &mut Errors, path: &Path, new: &ObjectMeta, old: &ObjectMeta) {
     let old_list = old.finalizers.as_deref().unwrap_or_default();
-    let mut extra: Vec<&String> = new.finalizers.iter().flatten().filter(|f| !old_list.contains(f)).collect();
+    let mut extra: Vec<&String> = new
+        .finalizers
+        .iter()
+        .flatten()
+        .filter(|f| !old_list.contains(f))
+        .collect();
     extra.sort();
     extra.dedup();
     if !extra.is_empty() {
@@ -169,7 +226,11 @@ pub(super) fn labels(errs: &mut Errors, path: &Path, labels: Option<&BTreeMap<St
 }
 
 /// `ValidateAnnotations`: keys are qualified names (case-insensitive), 256 KiB in total.
-pub(super) fn annotations(errs: &mut Errors, path: &Path, annotations: Option<&BTreeMap<String, String>>) {
+pub(super) fn annotations(
+    errs: &mut Errors,
+    path: &Path,
+    annotations: Option<&BTreeMap<String, String>>,
+) {
     let mut total = 0;
     for (k, v) in annotations.into_iter().flatten() {
         format_errors(errs, path, k, format::label_key(&k.to_lowercase()));
@@ -204,7 +265,10 @@ fn owner_reference(errs: &mut Errors, path: &Path, r: &OwnerReference) {
         _ => false,
     };
     if r.api_version.is_empty() {
-        errs.push(FieldError::required(&path.child("apiVersion"), "must not be empty"));
+        errs.push(FieldError::required(
+            &path.child("apiVersion"),
+            "must not be empty",
+        ));
     } else if !version_ok {
         errs.push(FieldError::invalid(
             &path.child("apiVersion"),
@@ -214,11 +278,18 @@ fn owner_reference(errs: &mut Errors, path: &Path, r: &OwnerReference) {
     }
     for (field, value) in [("kind", &r.kind), ("name", &r.name), ("uid", &r.uid)] {
         if value.is_empty() {
-            errs.push(FieldError::required(&path.child(field), "must not be empty"));
+            errs.push(FieldError::required(
+                &path.child(field),
+                "must not be empty",
+            ));
         }
     }
     if r.api_version == "v1" && r.kind == "Event" {
-        errs.push(FieldError::invalid(path, json(r), "/v1, Kind=Event is disallowed from being an owner"));
+        errs.push(FieldError::invalid(
+            path,
+            json(r),
+            "/v1, Kind=Event is disallowed from being an owner",
+        ));
     }
 }
 
@@ -244,14 +315,20 @@ pub(super) fn label_selector(errs: &mut Errors, path: &Path, sel: Option<&LabelS
         let p = path.child("matchExpressions").index(i);
         let values = req.values.as_deref().unwrap_or_default();
         match req.operator.as_str() {
-            "In" | "NotIn" if values.is_empty() => errs
-                .push(FieldError::required(&p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'")),
+            "In" | "NotIn" if values.is_empty() => errs.push(FieldError::required(
+                &p.child("values"),
+                "must be specified when `operator` is 'In' or 'NotIn'",
+            )),
             "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(FieldError::forbidden(
                 &p.child("values"),
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => errs.push(FieldError::invalid(&p.child("operator"), other, "not a valid selector operator")),
+            other => errs.push(FieldError::invalid(
+                &p.child("operator"),
+                other,
+                "not a valid selector operator",
+            )),
         }
         format_errors(errs, &p.child("key"), &req.key, format::label_key(&req.key));
         for (j, v) in values.iter().enumerate() {

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, Pod, PodSpec, PodTemplateSpec, Probe, Toleration, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, Pod, PodSpec, PodTemplateSpec, Probe, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
@@ -19,7 +20,12 @@ const MAX_INT32: i64 = i32::MAX as i64;
 pub(super) fn validate(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let pod: Pod = decode(obj)?;
     let old_pod: Option<Pod> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&pod.metadata, old_pod.as_ref().map(|p| &p.metadata), true, format::dns1123_subdomain);
+    let mut errs = meta::meta(
+        &pod.metadata,
+        old_pod.as_ref().map(|p| &p.metadata),
+        true,
+        format::dns1123_subdomain,
+    );
     let spec = pod.spec.unwrap_or_default();
     errs.extend(pod_spec(&spec, &Path::root("spec")));
     if let Some(old_pod) = old_pod {
@@ -33,10 +39,18 @@ pub(super) fn template(t: &PodTemplateSpec, path: &Path) -> Errors {
     let mut errs = Errors::new();
     let m = t.metadata.clone().unwrap_or_default();
     meta::labels(&mut errs, &path.child("labels"), m.labels.as_ref());
-    meta::annotations(&mut errs, &path.child("annotations"), m.annotations.as_ref());
+    meta::annotations(
+        &mut errs,
+        &path.child("annotations"),
+        m.annotations.as_ref(),
+    );
     let spec = t.spec.clone().unwrap_or_default();
     errs.extend(pod_spec(&spec, &path.child("spec")));
-    if spec.ephemeral_containers.as_ref().is_some_and(|e| !e.is_empty()) {
+    if spec
+        .ephemeral_containers
+        .as_ref()
+        .is_some_and(|e| !e.is_empty())
+    {
         errs.push(FieldError::forbidden(
             &path.child("spec").child("ephemeralContainers"),
             "ephemeral containers not allowed in pod template",
@@ -48,11 +62,24 @@ pub(super) fn template(t: &PodTemplateSpec, path: &Path) -> Errors {
 fn pod_spec(spec: &PodSpec, path: &Path) -> Errors {
     let mut errs = Errors::new();
     if spec.termination_grace_period_seconds.is_none() {
-        errs.push(FieldError::required(&path.child("terminationGracePeriodSeconds"), ""));
+        errs.push(FieldError::required(
+            &path.child("terminationGracePeriodSeconds"),
+            "",
+        ));
     }
-    let volumes = volumes(&mut errs, &path.child("volumes"), spec.volumes.as_deref().unwrap_or_default());
+    let volumes = volumes(
+        &mut errs,
+        &path.child("volumes"),
+        spec.volumes.as_deref().unwrap_or_default(),
+    );
     let mut names = BTreeSet::new();
-    containers(&mut errs, &path.child("containers"), &spec.containers, &volumes, &mut names);
+    containers(
+        &mut errs,
+        &path.child("containers"),
+        &spec.containers,
+        &volumes,
+        &mut names,
+    );
     init_containers(
         &mut errs,
         &path.child("initContainers"),
@@ -63,16 +90,29 @@ fn pod_spec(spec: &PodSpec, path: &Path) -> Errors {
     if spec.host_network == Some(true) {
         host_network_ports(&mut errs, path, spec);
     }
-    one_of(&mut errs, &path.child("restartPolicy"), spec.restart_policy.as_deref(), &["Always", "OnFailure", "Never"]);
+    one_of(
+        &mut errs,
+        &path.child("restartPolicy"),
+        spec.restart_policy.as_deref(),
+        &["Always", "OnFailure", "Never"],
+    );
     one_of(
         &mut errs,
         &path.child("dnsPolicy"),
         spec.dns_policy.as_deref(),
         &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
     );
-    meta::labels(&mut errs, &path.child("nodeSelector"), spec.node_selector.as_ref());
+    meta::labels(
+        &mut errs,
+        &path.child("nodeSelector"),
+        spec.node_selector.as_ref(),
+    );
     scalars(&mut errs, path, spec);
-    tolerations(&mut errs, &path.child("tolerations"), spec.tolerations.as_deref().unwrap_or_default());
+    tolerations(
+        &mut errs,
+        &path.child("tolerations"),
+        spec.tolerations.as_deref().unwrap_or_default(),
+    );
     errs
 }
 
@@ -85,7 +125,12 @@ fn one_of(errs: &mut Errors, path: &Path, value: Option<&str>, supported: &[&str
     }
 }
 
-fn optional_name(errs: &mut Errors, path: &Path, value: Option<&str>, check: fn(&str) -> Vec<String>) {
+fn optional_name(
+    errs: &mut Errors,
+    path: &Path,
+    value: Option<&str>,
+    check: fn(&str) -> Vec<String>,
+) {
     if let Some(v) = value.filter(|v| !v.is_empty()) {
         format_errors(errs, path, v, check(v));
     }
@@ -98,14 +143,33 @@ fn scalars(errs: &mut Errors, path: &Path, spec: &PodSpec) {
         spec.service_account_name.as_deref(),
         format::dns1123_subdomain,
     );
-    optional_name(errs, &path.child("nodeName"), spec.node_name.as_deref(), format::dns1123_subdomain);
+    optional_name(
+        errs,
+        &path.child("nodeName"),
+        spec.node_name.as_deref(),
+        format::dns1123_subdomain,
+    );
     if let Some(v) = spec.active_deadline_seconds
         && !(1..=MAX_INT32).contains(&v)
     {
-        errs.push(FieldError::invalid(&path.child("activeDeadlineSeconds"), v, format::inclusive_range(1, MAX_INT32)));
+        errs.push(FieldError::invalid(
+            &path.child("activeDeadlineSeconds"),
+            v,
+            format::inclusive_range(1, MAX_INT32),
+        ));
     }
-    optional_name(errs, &path.child("hostname"), spec.hostname.as_deref(), format::dns1123_label);
-    optional_name(errs, &path.child("subdomain"), spec.subdomain.as_deref(), format::dns1123_label);
+    optional_name(
+        errs,
+        &path.child("hostname"),
+        spec.hostname.as_deref(),
+        format::dns1123_label,
+    );
+    optional_name(
+        errs,
+        &path.child("subdomain"),
+        spec.subdomain.as_deref(),
+        format::dns1123_label,
+    );
     optional_name(
         errs,
         &path.child("priorityClassName"),
@@ -113,7 +177,12 @@ fn scalars(errs: &mut Errors, path: &Path, spec: &PodSpec) {
         format::dns1123_subdomain,
     );
     if let Some(p) = spec.preemption_policy.as_deref() {
-        one_of(errs, &path.child("preemptionPolicy"), Some(p), &["PreemptLowerPriority", "Never"]);
+        one_of(
+            errs,
+            &path.child("preemptionPolicy"),
+            Some(p),
+            &["PreemptLowerPriority", "Never"],
+        );
     }
 }
 
@@ -137,11 +206,16 @@ fn volumes(errs: &mut Errors, path: &Path, list: &[Volume]) -> BTreeSet<String> 
 
 fn volume_source(path: &Path, v: &Volume) -> Errors {
     let mut errs = Errors::new();
-    let sources = json(v).as_object().map_or(0, |o| o.keys().filter(|k| *k != "name").count());
+    let sources = json(v)
+        .as_object()
+        .map_or(0, |o| o.keys().filter(|k| *k != "name").count());
     match sources {
         0 => errs.push(FieldError::required(path, "must specify a volume type")),
         1 => {}
-        _ => errs.push(FieldError::forbidden(path, "may not specify more than 1 volume type")),
+        _ => errs.push(FieldError::forbidden(
+            path,
+            "may not specify more than 1 volume type",
+        )),
     }
     if let Some(s) = &v.secret {
         required_name(
@@ -150,17 +224,40 @@ fn volume_source(path: &Path, v: &Volume) -> Errors {
             s.secret_name.as_deref().unwrap_or_default(),
             no_check,
         );
-        file_mode(&mut errs, &path.child("secret").child("defaultMode"), s.default_mode);
+        file_mode(
+            &mut errs,
+            &path.child("secret").child("defaultMode"),
+            s.default_mode,
+        );
     }
     if let Some(c) = &v.config_map {
-        required_name(&mut errs, &path.child("configMap").child("name"), &c.name, no_check);
-        file_mode(&mut errs, &path.child("configMap").child("defaultMode"), c.default_mode);
+        required_name(
+            &mut errs,
+            &path.child("configMap").child("name"),
+            &c.name,
+            no_check,
+        );
+        file_mode(
+            &mut errs,
+            &path.child("configMap").child("defaultMode"),
+            c.default_mode,
+        );
     }
     if let Some(h) = &v.host_path {
-        required_name(&mut errs, &path.child("hostPath").child("path"), &h.path, no_check);
+        required_name(
+            &mut errs,
+            &path.child("hostPath").child("path"),
+            &h.path,
+            no_check,
+        );
     }
     if let Some(c) = &v.persistent_volume_claim {
-        required_name(&mut errs, &path.child("persistentVolumeClaim").child("claimName"), &c.claim_name, no_check);
+        required_name(
+            &mut errs,
+            &path.child("persistentVolumeClaim").child("claimName"),
+            &c.claim_name,
+            no_check,
+        );
     }
     errs
 }
@@ -171,7 +268,11 @@ fn no_check(_: &str) -> Vec<String> {
 
 fn file_mode(errs: &mut Errors, path: &Path, mode: Option<i32>) {
     if let Some(m) = mode.filter(|m| !(0..=0o777).contains(m)) {
-        errs.push(FieldError::invalid(path, m, "must be a number between 0 and 0777 (octal), both inclusive"));
+        errs.push(FieldError::invalid(
+            path,
+            m,
+            "must be a number between 0 and 0777 (octal), both inclusive",
+        ));
     }
 }
 
@@ -192,9 +293,24 @@ fn containers(
         if !names.insert(c.name.clone()) {
             errs.push(FieldError::duplicate(&p.child("name"), c.name.as_str()));
         }
-        probe(errs, &p.child("livenessProbe"), c.liveness_probe.as_ref(), true);
-        probe(errs, &p.child("readinessProbe"), c.readiness_probe.as_ref(), false);
-        probe(errs, &p.child("startupProbe"), c.startup_probe.as_ref(), true);
+        probe(
+            errs,
+            &p.child("livenessProbe"),
+            c.liveness_probe.as_ref(),
+            true,
+        );
+        probe(
+            errs,
+            &p.child("readinessProbe"),
+            c.readiness_probe.as_ref(),
+            false,
+        );
+        probe(
+            errs,
+            &p.child("startupProbe"),
+            c.startup_probe.as_ref(),
+            true,
+        );
     }
     host_ports(errs, path, list);
 }
@@ -214,9 +330,24 @@ fn init_containers(
         }
         let sidecar = c.restart_policy.as_deref() == Some("Always");
         if sidecar {
-            probe(errs, &p.child("livenessProbe"), c.liveness_probe.as_ref(), true);
-            probe(errs, &p.child("readinessProbe"), c.readiness_probe.as_ref(), false);
-            probe(errs, &p.child("startupProbe"), c.startup_probe.as_ref(), true);
+            probe(
+                errs,
+                &p.child("livenessProbe"),
+                c.liveness_probe.as_ref(),
+                true,
+            );
+            probe(
+                errs,
+                &p.child("readinessProbe"),
+                c.readiness_probe.as_ref(),
+                false,
+            );
+            probe(
+                errs,
+                &p.child("startupProbe"),
+                c.startup_probe.as_ref(),
+                true,
+            );
             continue;
         }
         let forbidden = [
@@ -248,10 +379,28 @@ fn container(errs: &mut Errors, path: &Path, c: &Container, volumes: &BTreeSet<S
         c.termination_message_policy.as_deref(),
         &["File", "FallbackToLogsOnError"],
     );
-    ports(errs, &path.child("ports"), c.ports.as_deref().unwrap_or_default());
-    env(errs, &path.child("env"), c.env.as_deref().unwrap_or_default());
-    mounts(errs, &path.child("volumeMounts"), c.volume_mounts.as_deref().unwrap_or_default(), volumes);
-    one_of(errs, &path.child("imagePullPolicy"), c.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
+    ports(
+        errs,
+        &path.child("ports"),
+        c.ports.as_deref().unwrap_or_default(),
+    );
+    env(
+        errs,
+        &path.child("env"),
+        c.env.as_deref().unwrap_or_default(),
+    );
+    mounts(
+        errs,
+        &path.child("volumeMounts"),
+        c.volume_mounts.as_deref().unwrap_or_default(),
+        volumes,
+    );
+    one_of(
+        errs,
+        &path.child("imagePullPolicy"),
+        c.image_pull_policy.as_deref(),
+        &["Always", "IfNotPresent", "Never"],
+    );
 }
 
 fn ports(errs: &mut Errors, path: &Path, list: &[ContainerPort]) {
@@ -294,28 +443,41 @@ fn host_ports(errs: &mut Errors, path: &Path, list: &[Container]) {
     let mut seen = BTreeSet::new();
     for (i, c) in list.iter().enumerate() {
         for (j, port) in c.ports.iter().flatten().enumerate() {
-            let Some(host_port) = port.host_port.filter(|h| *h != 0) else { continue };
+            let Some(host_port) = port.host_port.filter(|h| *h != 0) else {
+                continue;
+            };
             let key = format!(
                 "{}/{}/{host_port}",
                 port.host_ip.as_deref().unwrap_or_default(),
                 port.protocol.as_deref().unwrap_or_default()
             );
             if !seen.insert(key.clone()) {
-                errs.push(FieldError::duplicate(&path.index(i).child("ports").index(j).child("hostPort"), key));
+                errs.push(FieldError::duplicate(
+                    &path.index(i).child("ports").index(j).child("hostPort"),
+                    key,
+                ));
             }
         }
     }
 }
 
 fn host_network_ports(errs: &mut Errors, path: &Path, spec: &PodSpec) {
-    let lists = [("containers", Some(&spec.containers)), ("initContainers", spec.init_containers.as_ref())];
+    let lists = [
+        ("containers", Some(&spec.containers)),
+        ("initContainers", spec.init_containers.as_ref()),
+    ];
     for (field, list) in lists {
         for (i, c) in list.into_iter().flatten().enumerate() {
             for (j, port) in c.ports.iter().flatten().enumerate() {
                 let host = port.host_port.unwrap_or(0);
                 if host != port.container_port {
                     errs.push(FieldError::invalid(
-                        &path.child(field).index(i).child("ports").index(j).child("hostPort"),
+                        &path
+                            .child(field)
+                            .index(i)
+                            .child("ports")
+                            .index(j)
+                            .child("hostPort"),
                         host,
                         "must match `containerPort` when `hostNetwork` is true",
                     ));
@@ -331,7 +493,12 @@ fn env(errs: &mut Errors, path: &Path, list: &[EnvVar]) {
         if e.name.is_empty() {
             errs.push(FieldError::required(&p.child("name"), ""));
         }
-        format_errors(errs, &p.child("name"), &e.name, format::env_var_name(&e.name));
+        format_errors(
+            errs,
+            &p.child("name"),
+            &e.name,
+            format::env_var_name(&e.name),
+        );
         if let Some(from) = &e.value_from {
             let vf = p.child("valueFrom");
             let sources = [
@@ -348,10 +515,18 @@ fn env(errs: &mut Errors, path: &Path, list: &[EnvVar]) {
                     "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
                 ));
             } else if sources.iter().filter(|s| **s).count() > 1 {
-                errs.push(FieldError::invalid(&vf, "", "may not have more than one field specified at a time"));
+                errs.push(FieldError::invalid(
+                    &vf,
+                    "",
+                    "may not have more than one field specified at a time",
+                ));
             }
             if !e.value.as_deref().unwrap_or_default().is_empty() {
-                errs.push(FieldError::invalid(&vf, "", "may not be specified when `value` is not empty"));
+                errs.push(FieldError::invalid(
+                    &vf,
+                    "",
+                    "may not be specified when `value` is not empty",
+                ));
             }
         }
     }
@@ -371,7 +546,11 @@ fn mounts(errs: &mut Errors, path: &Path, list: &[VolumeMount], volumes: &BTreeS
             errs.push(FieldError::required(&p.child("mountPath"), ""));
         }
         if !paths.insert(m.mount_path.clone()) {
-            errs.push(FieldError::invalid(&p.child("mountPath"), m.mount_path.as_str(), "must be unique"));
+            errs.push(FieldError::invalid(
+                &p.child("mountPath"),
+                m.mount_path.as_str(),
+                "must be unique",
+            ));
         }
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             descending_path(errs, &path.child("subPath"), sub);
@@ -391,16 +570,29 @@ fn descending_path(errs: &mut Errors, path: &Path, target: &str) {
 
 fn probe(errs: &mut Errors, path: &Path, probe: Option<&Probe>, success_must_be_one: bool) {
     let Some(p) = probe else { return };
-    let handlers = [p.exec.is_some(), p.http_get.is_some(), p.tcp_socket.is_some(), p.grpc.is_some()];
+    let handlers = [
+        p.exec.is_some(),
+        p.http_get.is_some(),
+        p.tcp_socket.is_some(),
+        p.grpc.is_some(),
+    ];
     match handlers.iter().filter(|h| **h).count() {
         0 => errs.push(FieldError::required(path, "must specify a handler type")),
         1 => {}
-        _ => errs.push(FieldError::forbidden(path, "may not specify more than 1 handler type")),
+        _ => errs.push(FieldError::forbidden(
+            path,
+            "may not specify more than 1 handler type",
+        )),
     }
     if let Some(get) = &p.http_get {
         port_num_or_name(errs, &path.child("httpGet").child("port"), &get.port);
         let scheme = get.scheme.as_deref();
-        one_of(errs, &path.child("httpGet").child("scheme"), scheme, &["HTTP", "HTTPS"]);
+        one_of(
+            errs,
+            &path.child("httpGet").child("scheme"),
+            scheme,
+            &["HTTP", "HTTPS"],
+        );
     }
     if let Some(tcp) = &p.tcp_socket {
         port_num_or_name(errs, &path.child("tcpSocket").child("port"), &tcp.port);
@@ -416,7 +608,11 @@ fn probe(errs: &mut Errors, path: &Path, probe: Option<&Probe>, success_must_be_
         nonnegative(errs, &path.child(field), i64::from(v.unwrap_or(0)));
     }
     if success_must_be_one && let Some(s) = p.success_threshold.filter(|s| *s != 1) {
-        errs.push(FieldError::invalid(&path.child("successThreshold"), s, "must be 1"));
+        errs.push(FieldError::invalid(
+            &path.child("successThreshold"),
+            s,
+            "must be 1",
+        ));
     }
 }
 
@@ -457,7 +653,12 @@ fn toleration(errs: &mut Errors, path: &Path, t: &Toleration) {
         ));
     }
     match operator {
-        "" | "Equal" => format_errors(errs, &path.child("operator"), value, format::label_value(value)),
+        "" | "Equal" => format_errors(
+            errs,
+            &path.child("operator"),
+            value,
+            format::label_value(value),
+        ),
         "Exists" if !value.is_empty() => {
             errs.push(FieldError::invalid(
                 &path.child("operator"),
@@ -466,7 +667,11 @@ fn toleration(errs: &mut Errors, path: &Path, t: &Toleration) {
             ));
         }
         "Exists" => {}
-        other => errs.push(FieldError::not_supported(&path.child("operator"), other, &["Equal", "Exists"])),
+        other => errs.push(FieldError::not_supported(
+            &path.child("operator"),
+            other,
+            &["Equal", "Exists"],
+        )),
     }
     if !effect.is_empty() {
         taint_effect(errs, &path.child("effect"), effect);
@@ -488,12 +693,21 @@ fn update(new: &PodSpec, old: &PodSpec) -> Errors {
     let path = Path::root("spec");
     let old_init = old.init_containers.as_deref().unwrap_or_default();
     let new_init = new.init_containers.as_deref().unwrap_or_default();
-    if !same_containers(&mut errs, &path.child("containers"), &new.containers, &old.containers)
-        || !same_containers(&mut errs, &path.child("initContainers"), new_init, old_init)
+    if !same_containers(
+        &mut errs,
+        &path.child("containers"),
+        &new.containers,
+        &old.containers,
+    ) || !same_containers(&mut errs, &path.child("initContainers"), new_init, old_init)
     {
         return errs;
     }
-    if !deadline_update(&mut errs, &path, new.active_deadline_seconds, old.active_deadline_seconds) {
+    if !deadline_update(
+        &mut errs,
+        &path,
+        new.active_deadline_seconds,
+        old.active_deadline_seconds,
+    ) {
         return errs;
     }
     added_tolerations(
@@ -503,7 +717,10 @@ fn update(new: &PodSpec, old: &PodSpec) -> Errors {
         old.tolerations.as_deref().unwrap_or_default(),
     );
     if normalized(new) != normalized(old) && normalized(&munged(new, old)) != normalized(old) {
-        errs.push(FieldError::forbidden(&path, format!("pod updates may not change fields other than {UPDATABLE}")));
+        errs.push(FieldError::forbidden(
+            &path,
+            format!("pod updates may not change fields other than {UPDATABLE}"),
+        ));
     }
     errs
 }
@@ -511,7 +728,10 @@ fn update(new: &PodSpec, old: &PodSpec) -> Errors {
 /// `ValidateContainerUpdates`; false when the container list itself changed.
 fn same_containers(errs: &mut Errors, path: &Path, new: &[Container], old: &[Container]) -> bool {
     if new.len() != old.len() {
-        errs.push(FieldError::forbidden(path, "pod updates may not add or remove containers"));
+        errs.push(FieldError::forbidden(
+            path,
+            "pod updates may not add or remove containers",
+        ));
         return false;
     }
     for (i, c) in new.iter().enumerate() {
@@ -535,15 +755,27 @@ fn deadline_update(errs: &mut Errors, path: &Path, new: Option<i64>, old: Option
     let p = path.child("activeDeadlineSeconds");
     match (new, old) {
         (Some(n), _) if !(0..=MAX_INT32).contains(&n) => {
-            errs.push(FieldError::invalid(&p, n, format::inclusive_range(0, MAX_INT32)));
+            errs.push(FieldError::invalid(
+                &p,
+                n,
+                format::inclusive_range(0, MAX_INT32),
+            ));
             false
         }
         (Some(n), Some(o)) if o < n => {
-            errs.push(FieldError::invalid(&p, n, "must be less than or equal to previous value"));
+            errs.push(FieldError::invalid(
+                &p,
+                n,
+                "must be less than or equal to previous value",
+            ));
             false
         }
         (None, Some(_)) => {
-            errs.push(FieldError::invalid(&p, Value::Null, "must not update from a positive integer to nil value"));
+            errs.push(FieldError::invalid(
+                &p,
+                Value::Null,
+                "must not update from a positive integer to nil value",
+            ));
             true
         }
         _ => true,
@@ -551,11 +783,19 @@ fn deadline_update(errs: &mut Errors, path: &Path, new: Option<i64>, old: Option
 }
 
 fn added_tolerations(errs: &mut Errors, path: &Path, new: &[Toleration], old: &[Toleration]) {
-    let kept = old
-        .iter()
-        .all(|o| new.iter().any(|n| Toleration { toleration_seconds: n.toleration_seconds, ..o.clone() } == *n));
+    let kept = old.iter().all(|o| {
+        new.iter().any(|n| {
+            Toleration {
+                toleration_seconds: n.toleration_seconds,
+                ..o.clone()
+            } == *n
+        })
+    });
     if !kept {
-        errs.push(FieldError::forbidden(path, "existing toleration can not be modified except its tolerationSeconds"));
+        errs.push(FieldError::forbidden(
+            path,
+            "existing toleration can not be modified except its tolerationSeconds",
+        ));
     }
 }
 
@@ -565,13 +805,20 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
     for (c, o) in m.containers.iter_mut().zip(&old.containers) {
         c.image.clone_from(&o.image);
     }
-    for (c, o) in m.init_containers.iter_mut().flatten().zip(old.init_containers.iter().flatten()) {
+    for (c, o) in m
+        .init_containers
+        .iter_mut()
+        .flatten()
+        .zip(old.init_containers.iter().flatten())
+    {
         c.image.clone_from(&o.image);
     }
     m.active_deadline_seconds = old.active_deadline_seconds;
     m.scheduling_gates.clone_from(&old.scheduling_gates);
     m.tolerations.clone_from(&old.tolerations);
-    if old.termination_grace_period_seconds.is_some_and(|g| g < 0) && m.termination_grace_period_seconds == Some(1) {
+    if old.termination_grace_period_seconds.is_some_and(|g| g < 0)
+        && m.termination_grace_period_seconds == Some(1)
+    {
         m.termination_grace_period_seconds = old.termination_grace_period_seconds;
     }
     m

@@ -16,7 +16,12 @@ const TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"
 pub(super) fn validate(obj: &Value, old: Option<&Value>) -> Result<Errors, FieldError> {
     let svc: Service = decode(obj)?;
     let old_svc: Option<Service> = old.map(decode).transpose()?;
-    let mut errs = meta::meta(&svc.metadata, old_svc.as_ref().map(|o| &o.metadata), true, format::dns1123_label);
+    let mut errs = meta::meta(
+        &svc.metadata,
+        old_svc.as_ref().map(|o| &o.metadata),
+        true,
+        format::dns1123_label,
+    );
     let spec = svc.spec.unwrap_or_default();
     let path = Path::root("spec");
     let kind = spec.type_.as_deref().unwrap_or_default();
@@ -28,13 +33,21 @@ pub(super) fn validate(obj: &Value, old: Option<&Value>) -> Result<Errors, Field
     by_type(&mut errs, &path, &spec, headless);
     let mut names = BTreeSet::new();
     for (i, port) in ports.iter().enumerate() {
-        service_port(&mut errs, &path.child("ports").index(i), port, ports.len() > 1, &mut names);
+        service_port(
+            &mut errs,
+            &path.child("ports").index(i),
+            port,
+            ports.len() > 1,
+            &mut names,
+        );
     }
     meta::labels(&mut errs, &path.child("selector"), spec.selector.as_ref());
     affinity(&mut errs, &path, &spec);
     match kind {
         "" => errs.push(FieldError::required(&path.child("type"), "")),
-        k if !TYPES.contains(&k) => errs.push(FieldError::not_supported(&path.child("type"), k, TYPES)),
+        k if !TYPES.contains(&k) => {
+            errs.push(FieldError::not_supported(&path.child("type"), k, TYPES))
+        }
         _ => {}
     }
     if kind == "ClusterIP" {
@@ -63,21 +76,35 @@ fn by_type(errs: &mut Errors, path: &Path, spec: &ServiceSpec, headless: bool) {
         )),
         "ExternalName" => {
             if spec.cluster_ips.as_ref().is_some_and(|ips| !ips.is_empty()) {
-                errs.push(FieldError::forbidden(&path.child("clusterIPs"), "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    &path.child("clusterIPs"),
+                    "may not be set for ExternalName services",
+                ));
             }
             let name = spec.external_name.as_deref().unwrap_or_default();
             let cname = name.strip_suffix('.').unwrap_or(name);
             if cname.is_empty() {
                 errs.push(FieldError::required(&path.child("externalName"), ""));
             } else {
-                format_errors(errs, &path.child("externalName"), cname, format::dns1123_subdomain(cname));
+                format_errors(
+                    errs,
+                    &path.child("externalName"),
+                    cname,
+                    format::dns1123_subdomain(cname),
+                );
             }
         }
         _ => {}
     }
 }
 
-fn service_port(errs: &mut Errors, path: &Path, port: &ServicePort, require_name: bool, names: &mut BTreeSet<String>) {
+fn service_port(
+    errs: &mut Errors,
+    path: &Path,
+    port: &ServicePort,
+    require_name: bool,
+    names: &mut BTreeSet<String>,
+) {
     let name = port.name.as_deref().unwrap_or_default();
     if require_name && name.is_empty() {
         errs.push(FieldError::required(&path.child("name"), ""));
@@ -91,7 +118,11 @@ fn service_port(errs: &mut Errors, path: &Path, port: &ServicePort, require_name
         errs.push(FieldError::invalid(&path.child("port"), port.port, msg));
     }
     pod::protocol(errs, &path.child("protocol"), port.protocol.as_deref());
-    pod::port_num_or_name(errs, &path.child("targetPort"), port.target_port.as_ref().unwrap_or(&IntOrString::Int(0)));
+    pod::port_num_or_name(
+        errs,
+        &path.child("targetPort"),
+        port.target_port.as_ref().unwrap_or(&IntOrString::Int(0)),
+    );
 }
 
 fn affinity(errs: &mut Errors, path: &Path, spec: &ServiceSpec) {
@@ -111,16 +142,27 @@ fn affinity(errs: &mut Errors, path: &Path, spec: &ServiceSpec) {
                 .as_ref()
                 .and_then(|c| c.client_ip.as_ref())
                 .and_then(|c| c.timeout_seconds);
-            let p = path.child("sessionAffinityConfig").child("clientIP").child("timeoutSeconds");
+            let p = path
+                .child("sessionAffinityConfig")
+                .child("clientIP")
+                .child("timeoutSeconds");
             match timeout {
                 None => errs.push(FieldError::required(&p, "")),
                 Some(t) if !(1..=86400).contains(&t) => {
-                    errs.push(FieldError::invalid(&p, t, format::inclusive_range(1, 86400)));
+                    errs.push(FieldError::invalid(
+                        &p,
+                        t,
+                        format::inclusive_range(1, 86400),
+                    ));
                 }
                 Some(_) => {}
             }
         }
-        other => errs.push(FieldError::not_supported(&path.child("sessionAffinity"), other, &["ClientIP", "None"])),
+        other => errs.push(FieldError::not_supported(
+            &path.child("sessionAffinity"),
+            other,
+            &["ClientIP", "None"],
+        )),
     }
 }
 
@@ -147,7 +189,11 @@ fn update(errs: &mut Errors, path: &Path, new: &ServiceSpec, old: &ServiceSpec) 
     let p = path.child("clusterIPs").index(0);
     let ips = json(&new.cluster_ips);
     if !old_ip.is_empty() && new_ip.is_empty() {
-        errs.push(FieldError::invalid(&p, ips, "primary clusterIP can not be unset"));
+        errs.push(FieldError::invalid(
+            &p,
+            ips,
+            "primary clusterIP can not be unset",
+        ));
     } else if !old_ip.is_empty() && new_ip != old_ip {
         errs.push(FieldError::invalid(&p, ips, "may not change once set"));
     }

@@ -6,13 +6,18 @@ use crate::resources::{all, lookup};
 
 /// Defaults then validates, returning the messages as Kubernetes prints them.
 fn check(group: &str, plural: &str, mut obj: Value, old: Option<Value>) -> Vec<String> {
-    let Some(info) = lookup(group, "v1", plural) else { return vec![format!("no resource {plural}")] };
+    let Some(info) = lookup(group, "v1", plural) else {
+        return vec![format!("no resource {plural}")];
+    };
     defaults::apply(info, &mut obj);
     let old = old.map(|mut o| {
         defaults::apply(info, &mut o);
         o
     });
-    validate(info, &obj, old.as_ref()).iter().map(ToString::to_string).collect()
+    validate(info, &obj, old.as_ref())
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn pod(spec: Value) -> Value {
@@ -27,12 +32,18 @@ const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lowe
 
 #[test]
 fn a_valid_pod_passes() {
-    assert_eq!(check("", "pods", pod(busybox()), None), Vec::<String>::new());
+    assert_eq!(
+        check("", "pods", pod(busybox()), None),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn pod_without_containers() {
-    assert_eq!(check("", "pods", pod(json!({})), None), vec!["spec.containers: Required value"]);
+    assert_eq!(
+        check("", "pods", pod(json!({})), None),
+        vec!["spec.containers: Required value"]
+    );
 }
 
 #[test]
@@ -41,12 +52,20 @@ fn names_are_required_and_checked() {
     p["metadata"]["name"] = json!("Bad_Name");
     assert_eq!(
         check("", "pods", p.clone(), None),
-        vec![format!("metadata.name: Invalid value: \"Bad_Name\": {SUBDOMAIN_MSG}")]
+        vec![format!(
+            "metadata.name: Invalid value: \"Bad_Name\": {SUBDOMAIN_MSG}"
+        )]
     );
     p["metadata"]["name"] = json!("");
-    assert_eq!(check("", "pods", p, None), vec!["metadata.name: Required value: name or generateName is required"]);
+    assert_eq!(
+        check("", "pods", p, None),
+        vec!["metadata.name: Required value: name or generateName is required"]
+    );
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
-    assert_eq!(check("", "namespaces", ns, None), vec!["metadata.name: Invalid value: \"a.b\": must not contain dots"]);
+    assert_eq!(
+        check("", "namespaces", ns, None),
+        vec!["metadata.name: Invalid value: \"a.b\": must not contain dots"]
+    );
 }
 
 #[test]
@@ -59,10 +78,15 @@ fn labels_and_annotations() {
         errs[0]
             .starts_with("metadata.labels: Invalid value: \"-bad\": name part must consist of alphanumeric characters")
     );
-    assert!(errs[1].starts_with("metadata.labels: Invalid value: \"not ok\": a valid label must be an empty string"));
+    assert!(errs[1].starts_with(
+        "metadata.labels: Invalid value: \"not ok\": a valid label must be an empty string"
+    ));
     p["metadata"]["labels"] = json!({});
     p["metadata"]["annotations"] = json!({"big": "x".repeat(256 * 1024)});
-    assert_eq!(check("", "pods", p, None), vec!["metadata.annotations: Too long: may not be more than 262144 bytes"]);
+    assert_eq!(
+        check("", "pods", p, None),
+        vec!["metadata.annotations: Too long: may not be more than 262144 bytes"]
+    );
 }
 
 #[test]
@@ -90,7 +114,10 @@ fn container_rules() {
 fn volumes_must_be_named_uniquely() {
     let spec = json!({"containers": [{"name": "a", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}],
         "volumes": [{"name": "v"}, {"name": "v", "emptyDir": {}}]});
-    assert_eq!(check("", "pods", pod(spec), None), vec!["spec.volumes[1].name: Duplicate value: \"v\""]);
+    assert_eq!(
+        check("", "pods", pod(spec), None),
+        vec!["spec.volumes[1].name: Duplicate value: \"v\""]
+    );
 }
 
 #[test]
@@ -100,14 +127,17 @@ fn pod_updates_allow_images_only() {
     new_image["spec"]["containers"][0]["image"] = json!("busybox:2");
     new_image["spec"]["containers"][0]["imagePullPolicy"] = json!("Always");
     new_image["metadata"]["labels"] = json!({"a": "b"});
-    assert_eq!(check("", "pods", new_image, Some(old.clone())), Vec::<String>::new());
+    assert_eq!(
+        check("", "pods", new_image, Some(old.clone())),
+        Vec::<String>::new()
+    );
     let mut new_port = old.clone();
     new_port["spec"]["containers"][0]["ports"] = json!([{"containerPort": 80}]);
     let errs = check("", "pods", new_port, Some(old.clone()));
     assert_eq!(errs.len(), 1);
-    assert!(
-        errs[0].starts_with("spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`")
-    );
+    assert!(errs[0].starts_with(
+        "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"
+    ));
     let mut more = old.clone();
     more["spec"]["containers"] = json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]);
     assert_eq!(
@@ -116,7 +146,10 @@ fn pod_updates_allow_images_only() {
     );
     let mut renamed = old.clone();
     renamed["metadata"]["name"] = json!("q");
-    assert_eq!(check("", "pods", renamed, Some(old)), vec!["metadata.name: Invalid value: \"q\": field is immutable"]);
+    assert_eq!(
+        check("", "pods", renamed, Some(old)),
+        vec!["metadata.name: Invalid value: \"q\": field is immutable"]
+    );
 }
 
 fn deployment(selector: Value, labels: Value) -> Value {
@@ -126,8 +159,14 @@ fn deployment(selector: Value, labels: Value) -> Value {
 
 #[test]
 fn deployment_selector_must_match_template() {
-    let ok = deployment(json!({"matchLabels": {"app": "web"}}), json!({"app": "web"}));
-    assert_eq!(check("apps", "deployments", ok.clone(), None), Vec::<String>::new());
+    let ok = deployment(
+        json!({"matchLabels": {"app": "web"}}),
+        json!({"app": "web"}),
+    );
+    assert_eq!(
+        check("apps", "deployments", ok.clone(), None),
+        Vec::<String>::new()
+    );
     let bad = deployment(json!({"matchLabels": {"app": "db"}}), json!({"app": "web"}));
     assert_eq!(
         check("apps", "deployments", bad, None),
@@ -136,7 +175,9 @@ fn deployment_selector_must_match_template() {
         ]
     );
     let mut missing = ok.clone();
-    missing["spec"].as_object_mut().map(|s| s.remove("selector"));
+    missing["spec"]
+        .as_object_mut()
+        .map(|s| s.remove("selector"));
     assert_eq!(
         check("apps", "deployments", missing, None),
         vec![
@@ -155,20 +196,30 @@ fn deployment_selector_must_match_template() {
         check("apps", "deployments", negative, None),
         vec!["spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
     );
-    let moved = deployment(json!({"matchLabels": {"app": "web", "tier": "x"}}), json!({"app": "web", "tier": "x"}));
+    let moved = deployment(
+        json!({"matchLabels": {"app": "web", "tier": "x"}}),
+        json!({"app": "web", "tier": "x"}),
+    );
     assert_eq!(
         check("apps", "deployments", moved, Some(ok)),
-        vec!["spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"web\",\"tier\":\"x\"}}: field is immutable",]
+        vec![
+            "spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"web\",\"tier\":\"x\"}}: field is immutable",
+        ]
     );
 }
 
 #[test]
 fn workload_templates_keep_running() {
-    let mut d = deployment(json!({"matchLabels": {"app": "web"}}), json!({"app": "web"}));
+    let mut d = deployment(
+        json!({"matchLabels": {"app": "web"}}),
+        json!({"app": "web"}),
+    );
     d["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
     assert_eq!(
         check("apps", "deployments", d, None),
-        vec!["spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\"",]
+        vec![
+            "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\"",
+        ]
     );
     let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d", "namespace": "default"},
         "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": busybox()}}});
@@ -180,12 +231,17 @@ fn workload_templates_keep_running() {
     );
     let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s", "namespace": "default"},
         "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": busybox()}}});
-    assert_eq!(check("apps", "statefulsets", sts.clone(), None), Vec::<String>::new());
+    assert_eq!(
+        check("apps", "statefulsets", sts.clone(), None),
+        Vec::<String>::new()
+    );
     let mut changed = sts.clone();
     changed["spec"]["serviceName"] = json!("other");
     let errs = check("apps", "statefulsets", changed, Some(sts));
     assert!(
-        errs[0].starts_with("spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"),
+        errs[0].starts_with(
+            "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"
+        ),
         "{errs:?}"
     );
 }
@@ -200,7 +256,9 @@ fn jobs_need_a_terminating_restart_policy() {
             "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"",
         ]
     );
-    let Some(info) = lookup("batch", "v1", "jobs") else { return };
+    let Some(info) = lookup("batch", "v1", "jobs") else {
+        return;
+    };
     let mut generated = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "default", "uid": "u1"},
         "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "a", "image": "x"}]}}}});
     defaults::apply(info, &mut generated);
@@ -211,7 +269,9 @@ fn jobs_need_a_terminating_restart_policy() {
             "containers": [{"name": "a", "image": "x"}]}}}}}});
     assert_eq!(
         check("batch", "cronjobs", cron, None),
-        vec!["spec.schedule: Invalid value: \"* * *\": expected exactly 5 fields, found 3: [* * *]"]
+        vec![
+            "spec.schedule: Invalid value: \"* * *\": expected exactly 5 fields, found 3: [* * *]"
+        ]
     );
 }
 
@@ -227,7 +287,10 @@ fn config_maps_and_secrets() {
     );
     let tls = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
         "type": "kubernetes.io/tls", "data": {"tls.crt": "eA=="}});
-    assert_eq!(check("", "secrets", tls, None), vec!["data[tls.key]: Required value"]);
+    assert_eq!(
+        check("", "secrets", tls, None),
+        vec!["data[tls.key]: Required value"]
+    );
     let frozen = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
         "immutable": true, "data": {"a": "eA=="}});
     let mut changed = frozen.clone();
@@ -241,11 +304,25 @@ fn config_maps_and_secrets() {
 #[test]
 fn services() {
     let svc = |spec: Value| json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": spec});
-    assert_eq!(check("", "services", svc(json!({"ports": [{"port": 80}]})), None), Vec::<String>::new());
-    assert_eq!(check("", "services", svc(json!({})), None), vec!["spec.ports: Required value"]);
-    assert_eq!(check("", "services", svc(json!({"clusterIP": "None"})), None), Vec::<String>::new());
     assert_eq!(
-        check("", "services", svc(json!({"type": "Magic", "ports": [{"port": 0}]})), None),
+        check("", "services", svc(json!({"ports": [{"port": 80}]})), None),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        check("", "services", svc(json!({})), None),
+        vec!["spec.ports: Required value"]
+    );
+    assert_eq!(
+        check("", "services", svc(json!({"clusterIP": "None"})), None),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        check(
+            "",
+            "services",
+            svc(json!({"type": "Magic", "ports": [{"port": 0}]})),
+            None
+        ),
         vec![
             "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
             "spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
@@ -253,7 +330,10 @@ fn services() {
         ]
     );
     let two = svc(json!({"ports": [{"port": 80}, {"port": 81, "name": "b"}]}));
-    assert_eq!(check("", "services", two, None), vec!["spec.ports[0].name: Required value"]);
+    assert_eq!(
+        check("", "services", two, None),
+        vec!["spec.ports[0].name: Required value"]
+    );
     let old = svc(json!({"clusterIP": "10.43.0.5", "ports": [{"port": 80}]}));
     let new = svc(json!({"clusterIP": "10.43.0.6", "ports": [{"port": 80}]}));
     assert_eq!(
@@ -278,7 +358,12 @@ fn cluster_objects() {
     let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
         "roleRef": {"kind": "Role", "name": "r"}, "subjects": [{"kind": "ServiceAccount", "name": "sa"}]});
     assert_eq!(
-        check("rbac.authorization.k8s.io", "clusterrolebindings", binding, None),
+        check(
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            binding,
+            None
+        ),
         vec![
             "roleRef.kind: Unsupported value: \"Role\": supported values: \"ClusterRole\"",
             "subjects[0].namespace: Required value",
@@ -317,10 +402,17 @@ fn wrong_types_are_errors_not_panics() {
             validate(info, obj, Some(obj));
         }
         for obj in &odd[..4] {
-            assert!(!validate(info, obj, None).is_empty(), "{} accepted {obj}", info.kind);
+            assert!(
+                !validate(info, obj, None).is_empty(),
+                "{} accepted {obj}",
+                info.kind
+            );
         }
     }
     let errs = check("", "pods", json!({"spec": {"containers": "x"}}), None);
     assert_eq!(errs.len(), 1);
-    assert!(errs[0].contains("invalid type: string \"x\", expected a sequence"), "{errs:?}");
+    assert!(
+        errs[0].contains("invalid type: string \"x\", expected a sequence"),
+        "{errs:?}"
+    );
 }

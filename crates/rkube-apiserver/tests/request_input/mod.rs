@@ -130,21 +130,32 @@ pub struct AllowAnyone;
 
 impl Authenticator for AllowAnyone {
     fn authenticate(&self, _creds: &Credentials<'_>) -> Option<User> {
-        Some(User { name: "fuzz".into(), groups: vec!["system:masters".into(), "system:authenticated".into()] })
+        Some(User {
+            name: "fuzz".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        })
     }
 }
 
 /// A fresh API server over an embedded store in `dir`.
 pub async fn app(dir: &Path) -> Router {
-    let store = EmbeddedStore::open(dir).await.expect("open the embedded store");
+    let store = EmbeddedStore::open(dir)
+        .await
+        .expect("open the embedded store");
     let config = rkube_apiserver::Config {
         advertise_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         port: 6443,
-        service_network: rkube_apiserver::service_ips::ServiceNetwork::parse("10.43.0.0/16").expect("service network"),
+        service_network: rkube_apiserver::service_ips::ServiceNetwork::parse("10.43.0.0/16")
+            .expect("service network"),
     };
-    let app = rkube_apiserver::build(Arc::new(store), Box::new(AllowAnyone), Box::new(AllowAll), config)
-        .await
-        .expect("build the API server");
+    let app = rkube_apiserver::build(
+        Arc::new(store),
+        Box::new(AllowAnyone),
+        Box::new(AllowAll),
+        config,
+    )
+    .await
+    .expect("build the API server");
     rkube_apiserver::router(app)
 }
 
@@ -207,9 +218,18 @@ fn request(input: &mut Input<'_>) -> Option<Request<Body>> {
     let body = input.bytes(len).to_vec();
     let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
     let namespace = namespace.replace("{name}", &name);
-    let path = path.replace("{ns}", &encode(&namespace)).replace("{name}", &encode(&name)).replace("{raw}", &name);
-    let query = query.replace("{q}", &encode(&value)).replace("{rawq}", &value);
-    let uri = if query.is_empty() { path } else { format!("{path}?{query}") };
+    let path = path
+        .replace("{ns}", &encode(&namespace))
+        .replace("{name}", &encode(&name))
+        .replace("{raw}", &name);
+    let query = query
+        .replace("{q}", &encode(&value))
+        .replace("{rawq}", &value);
+    let uri = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
     let mut builder = Request::builder().method(method).uri(uri);
     if !content_type.is_empty() {
         builder = builder.header(header::CONTENT_TYPE, content_type);
@@ -236,30 +256,49 @@ pub async fn check(router: &Router, req: Request<Body>) -> u16 {
         Err(never) => match never {},
     };
     let code = resp.status().as_u16();
-    assert!(code != 500 && code != 501 && code != 502, "{what}: HTTP {code}");
+    assert!(
+        code != 500 && code != 501 && code != 502,
+        "{what}: HTTP {code}"
+    );
     let success = resp.status().is_success();
     if success && streaming {
         return code;
     }
-    let json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("read the response body");
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("read the response body");
     if head {
         assert!(body.is_empty(), "{what}: a HEAD answer has no body");
         return code;
     }
     if success {
         if json {
-            serde_json::from_slice::<Value>(&body).unwrap_or_else(|e| panic!("{what}: HTTP {code} body is not JSON: {e}"));
+            serde_json::from_slice::<Value>(&body)
+                .unwrap_or_else(|e| panic!("{what}: HTTP {code} body is not JSON: {e}"));
         }
         return code;
     }
-    let status: Value = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{what}: HTTP {code} body is not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    let status: Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "{what}: HTTP {code} body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    });
     let shown = format!("{what}: HTTP {code}: {status}");
     assert_eq!(status["kind"], "Status", "{shown}");
     assert_eq!(status["status"], "Failure", "{shown}");
     assert_eq!(status["code"], code, "{shown}");
-    assert!(status["reason"].as_str().is_some_and(|r| !r.is_empty()), "{shown}");
-    assert!(status["message"].as_str().is_some_and(|m| !m.is_empty()), "{shown}");
+    assert!(
+        status["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{shown}"
+    );
+    assert!(
+        status["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{shown}"
+    );
     code
 }

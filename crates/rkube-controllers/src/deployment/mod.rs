@@ -61,17 +61,34 @@ pub struct Context {
 /// Sync Deployments from the shared Deployment, ReplicaSet and pod informers until `shutdown`.
 pub async fn run(
     client: Client,
-    deployments: (Store<Deployment>, impl Stream<Item = Result<Deployment, watcher::Error>> + Send + 'static),
-    replica_sets: (Store<ReplicaSet>, impl Stream<Item = Result<ReplicaSet, watcher::Error>> + Send + 'static),
-    pods: (Store<Pod>, impl Stream<Item = Result<Pod, watcher::Error>> + Send + 'static),
+    deployments: (
+        Store<Deployment>,
+        impl Stream<Item = Result<Deployment, watcher::Error>> + Send + 'static,
+    ),
+    replica_sets: (
+        Store<ReplicaSet>,
+        impl Stream<Item = Result<ReplicaSet, watcher::Error>> + Send + 'static,
+    ),
+    pods: (
+        Store<Pod>,
+        impl Stream<Item = Result<Pod, watcher::Error>> + Send + 'static,
+    ),
     shutdown: CancellationToken,
 ) {
     let for_rs = deployments.0.clone();
     let (for_pods, rs_for_pods) = (deployments.0.clone(), replica_sets.0.clone());
-    let ctx = Arc::new(Context { client, replica_sets: replica_sets.0, pods: pods.0 });
+    let ctx = Arc::new(Context {
+        client,
+        replica_sets: replica_sets.0,
+        pods: pods.0,
+    });
     Controller::for_stream(deployments.1, deployments.0)
-        .watches_stream(replica_sets.1, move |rs: ReplicaSet| deployments_for_replica_set(&for_rs, &rs))
-        .watches_stream(pods.1, move |p: Pod| recreate_deployment_for_pod(&for_pods, &rs_for_pods, &p))
+        .watches_stream(replica_sets.1, move |rs: ReplicaSet| {
+            deployments_for_replica_set(&for_rs, &rs)
+        })
+        .watches_stream(pods.1, move |p: Pod| {
+            recreate_deployment_for_pod(&for_pods, &rs_for_pods, &p)
+        })
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -84,7 +101,10 @@ pub async fn run(
 
 /// The Deployments a ReplicaSet change concerns: its controller, or for an orphan every
 /// Deployment that selects it.
-fn deployments_for_replica_set(deployments: &Store<Deployment>, rs: &ReplicaSet) -> Vec<ObjectRef<Deployment>> {
+fn deployments_for_replica_set(
+    deployments: &Store<Deployment>,
+    rs: &ReplicaSet,
+) -> Vec<ObjectRef<Deployment>> {
     let ns = rs.metadata.namespace.clone().unwrap_or_default();
     if let Some(name) = controller_name(&rs.metadata, "apps", "Deployment") {
         return vec![ObjectRef::new(name).within(&ns)];
@@ -105,7 +125,11 @@ fn deployments_for_replica_set(deployments: &Store<Deployment>, rs: &ReplicaSet)
 }
 
 /// A Recreate Deployment waits for old pods to go: a pod change wakes its Deployment.
-fn recreate_deployment_for_pod(deployments: &Store<Deployment>, replica_sets: &Store<ReplicaSet>, p: &Pod) -> Option<ObjectRef<Deployment>> {
+fn recreate_deployment_for_pod(
+    deployments: &Store<Deployment>,
+    replica_sets: &Store<ReplicaSet>,
+    p: &Pod,
+) -> Option<ObjectRef<Deployment>> {
     let ns = p.metadata.namespace.as_deref().unwrap_or_default();
     let rs_name = controller_name(&p.metadata, "apps", "ReplicaSet")?;
     let rs = replica_sets.get(&ObjectRef::new(rs_name).within(ns))?;
@@ -117,22 +141,35 @@ fn recreate_deployment_for_pod(deployments: &Store<Deployment>, replica_sets: &S
 
 fn error_policy(d: Arc<Deployment>, err: &Error, _ctx: Arc<Context>) -> Action {
     tracing::debug!(deployment = %d.name_any(), error = %err, "deployment sync will be retried");
-    Action::requeue(crate::retry_delay(matches!(err, Error::Api(e) if crate::is_conflict(e))))
+    Action::requeue(crate::retry_delay(
+        matches!(err, Error::Api(e) if crate::is_conflict(e)),
+    ))
 }
 
 /// A selector that selects every pod, which Kubernetes refuses to act on.
 fn selects_everything(d: &Deployment) -> bool {
     let s = &d.spec.selector;
-    s.match_labels.as_ref().is_none_or(|l| l.is_empty()) && s.match_expressions.as_ref().is_none_or(|e| e.is_empty())
+    s.match_labels.as_ref().is_none_or(|l| l.is_empty())
+        && s.match_expressions.as_ref().is_none_or(|e| e.is_empty())
 }
 
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action, Error> {
-    ctx.replica_sets.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
-    ctx.pods.wait_until_ready().await.map_err(|_| Error::CacheGone)?;
+    ctx.replica_sets
+        .wait_until_ready()
+        .await
+        .map_err(|_| Error::CacheGone)?;
+    ctx.pods
+        .wait_until_ready()
+        .await
+        .map_err(|_| Error::CacheGone)?;
     let mut sync = DeploymentSync::new(&ctx, (*d).clone(), Timestamp::now());
     if selects_everything(&d) {
         tracing::warn!(deployment = %d.name_any(), "This deployment is selecting all pods. A non-empty selector is required.");
-        let observed = d.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
+        let observed = d
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_generation)
+            .unwrap_or(0);
         if observed < d.metadata.generation.unwrap_or(0) {
             let mut s = d.status.clone().unwrap_or_default();
             s.observed_generation = d.metadata.generation;

@@ -33,7 +33,11 @@ pub fn replicas(d: &Deployment) -> i32 {
 
 /// The strategy type; the API server defaults it to RollingUpdate.
 pub fn strategy(d: &Deployment) -> &str {
-    d.spec.strategy.as_ref().and_then(|s| s.type_.as_deref()).unwrap_or("RollingUpdate")
+    d.spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.type_.as_deref())
+        .unwrap_or("RollingUpdate")
 }
 
 /// Whether the Deployment rolls out gradually.
@@ -53,12 +57,18 @@ pub fn rs_actual(rs: &ReplicaSet) -> i32 {
 
 /// `status.readyReplicas` of a ReplicaSet.
 pub fn rs_ready(rs: &ReplicaSet) -> i32 {
-    rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)
+    rs.status
+        .as_ref()
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0)
 }
 
 /// `status.availableReplicas` of a ReplicaSet.
 pub fn rs_available(rs: &ReplicaSet) -> i32 {
-    rs.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0)
+    rs.status
+        .as_ref()
+        .and_then(|s| s.available_replicas)
+        .unwrap_or(0)
 }
 
 /// Sum of `f` over ReplicaSets.
@@ -72,10 +82,18 @@ pub fn scaled_value(value: &IntOrString, total: i32, round_up: bool) -> Result<i
     match value {
         IntOrString::Int(n) => Ok(*n),
         IntOrString::String(s) => {
-            let Some(number) = s.strip_suffix('%') else { return Err(Error::NotAPercentage) };
-            let percent: i64 = number.parse().map_err(|_| Error::BadPercentage(s.clone()))?;
+            let Some(number) = s.strip_suffix('%') else {
+                return Err(Error::NotAPercentage);
+            };
+            let percent: i64 = number
+                .parse()
+                .map_err(|_| Error::BadPercentage(s.clone()))?;
             let scaled = percent as f64 * f64::from(total) / 100.0;
-            let rounded = if round_up { scaled.ceil() } else { scaled.floor() };
+            let rounded = if round_up {
+                scaled.ceil()
+            } else {
+                scaled.floor()
+            };
             Ok(rounded as i32)
         }
     }
@@ -83,15 +101,27 @@ pub fn scaled_value(value: &IntOrString, total: i32, round_up: bool) -> Result<i
 
 /// maxSurge and maxUnavailable as numbers of pods (`ResolveFenceposts`); both zero becomes
 /// maxUnavailable 1, so a rollout can always make progress.
-pub fn resolve_fenceposts(surge: Option<&IntOrString>, unavailable: Option<&IntOrString>, desired: i32) -> Result<(i32, i32), Error> {
+pub fn resolve_fenceposts(
+    surge: Option<&IntOrString>,
+    unavailable: Option<&IntOrString>,
+    desired: i32,
+) -> Result<(i32, i32), Error> {
     let zero = IntOrString::Int(0);
     let surge = scaled_value(surge.unwrap_or(&zero), desired, true)?.max(0);
     let unavailable = scaled_value(unavailable.unwrap_or(&zero), desired, false)?.max(0);
-    Ok(if surge == 0 && unavailable == 0 { (0, 1) } else { (surge, unavailable) })
+    Ok(if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
+    })
 }
 
 fn fenceposts(d: &Deployment) -> (i32, i32) {
-    let rolling = d.spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
+    let rolling = d
+        .spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.rolling_update.as_ref());
     let surge = rolling.and_then(|r| r.max_surge.as_ref());
     let unavailable = rolling.and_then(|r| r.max_unavailable.as_ref());
     resolve_fenceposts(surge, unavailable, replicas(d)).unwrap_or((0, 0))
@@ -111,18 +141,33 @@ pub fn max_unavailable(d: &Deployment) -> i32 {
 }
 
 /// How many replicas the new ReplicaSet should have now (`NewRSNewReplicas`).
-pub fn new_rs_new_replicas(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet) -> Result<i32, Error> {
+pub fn new_rs_new_replicas(
+    d: &Deployment,
+    all: &[&ReplicaSet],
+    new: &ReplicaSet,
+) -> Result<i32, Error> {
     match strategy(d) {
         "RollingUpdate" => {
-            let rolling = d.spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
+            let rolling = d
+                .spec
+                .strategy
+                .as_ref()
+                .and_then(|s| s.rolling_update.as_ref());
             let zero = IntOrString::Int(0);
-            let surge = scaled_value(rolling.and_then(|r| r.max_surge.as_ref()).unwrap_or(&zero), replicas(d), true)?.max(0);
+            let surge = scaled_value(
+                rolling.and_then(|r| r.max_surge.as_ref()).unwrap_or(&zero),
+                replicas(d),
+                true,
+            )?
+            .max(0);
             let current = total(all, rs_replicas);
             let max_total = replicas(d).saturating_add(surge);
             if current >= max_total {
                 return Ok(rs_replicas(new));
             }
-            let up = max_total.saturating_sub(current).min(replicas(d).saturating_sub(rs_replicas(new)));
+            let up = max_total
+                .saturating_sub(current)
+                .min(replicas(d).saturating_sub(rs_replicas(new)));
             Ok(rs_replicas(new).saturating_add(up))
         }
         "Recreate" => Ok(replicas(d)),
@@ -132,7 +177,11 @@ pub fn new_rs_new_replicas(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet
 
 /// The size the new ReplicaSet should be scaled to in a rolling update, if any
 /// (`reconcileNewReplicaSet`).
-pub fn new_rs_target(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet) -> Result<Option<i32>, Error> {
+pub fn new_rs_target(
+    d: &Deployment,
+    all: &[&ReplicaSet],
+    new: &ReplicaSet,
+) -> Result<Option<i32>, Error> {
     let (current, wanted) = (rs_replicas(new), replicas(d));
     Ok(match current.cmp(&wanted) {
         Ordering::Equal => None,
@@ -143,24 +192,39 @@ pub fn new_rs_target(d: &Deployment, all: &[&ReplicaSet], new: &ReplicaSet) -> R
 
 /// Oldest first, ties by name (`ReplicaSetsByCreationTimestamp`).
 pub fn by_creation(a: &ReplicaSet, b: &ReplicaSet) -> Ordering {
-    let (ta, tb) = (a.metadata.creation_timestamp.as_ref(), b.metadata.creation_timestamp.as_ref());
-    if ta == tb { a.metadata.name.cmp(&b.metadata.name) } else { ta.cmp(&tb) }
+    let (ta, tb) = (
+        a.metadata.creation_timestamp.as_ref(),
+        b.metadata.creation_timestamp.as_ref(),
+    );
+    if ta == tb {
+        a.metadata.name.cmp(&b.metadata.name)
+    } else {
+        ta.cmp(&tb)
+    }
 }
 
 /// The new sizes of old ReplicaSets in a rolling update (`reconcileOldReplicaSets`): first their
 /// unhealthy replicas, then as many as availability allows, oldest first. `olds` are the
 /// active old ReplicaSets; one entry per ReplicaSet that changes, in the order to apply.
-pub fn old_scale_down(d: &Deployment, new: &ReplicaSet, olds: &[&ReplicaSet]) -> Vec<(String, i32)> {
+pub fn old_scale_down(
+    d: &Deployment,
+    new: &ReplicaSet,
+    olds: &[&ReplicaSet],
+) -> Vec<(String, i32)> {
     let mut olds: Vec<ReplicaSet> = olds.iter().map(|rs| (*rs).clone()).collect();
     olds.sort_by(by_creation);
-    let old_pods = olds.iter().fold(0i32, |sum, rs| sum.saturating_add(rs_replicas(rs)));
+    let old_pods = olds
+        .iter()
+        .fold(0i32, |sum, rs| sum.saturating_add(rs_replicas(rs)));
     if old_pods == 0 {
         return Vec::new();
     }
     let all_pods = old_pods.saturating_add(rs_replicas(new));
     let min_available = replicas(d) - max_unavailable(d);
     let new_unavailable = rs_replicas(new).saturating_sub(rs_available(new));
-    let max_scaled_down = all_pods.saturating_sub(min_available).saturating_sub(new_unavailable);
+    let max_scaled_down = all_pods
+        .saturating_sub(min_available)
+        .saturating_sub(new_unavailable);
     if max_scaled_down <= 0 {
         return Vec::new();
     }
@@ -186,7 +250,9 @@ pub fn old_scale_down(d: &Deployment, new: &ReplicaSet, olds: &[&ReplicaSet]) ->
         record(rs, size - down);
         cleaned += down;
     }
-    let available = olds.iter().fold(rs_available(new), |sum, rs| sum.saturating_add(rs_available(rs)));
+    let available = olds.iter().fold(rs_available(new), |sum, rs| {
+        sum.saturating_add(rs_available(rs))
+    });
     if available > min_available {
         let wanted = available.saturating_sub(min_available);
         let mut done = 0;
@@ -228,7 +294,10 @@ fn name(rs: &ReplicaSet) -> String {
 }
 
 /// The only active ReplicaSet, or the newest when none is active (`FindActiveOrLatest`).
-pub fn active_or_latest<'a>(new: Option<&'a ReplicaSet>, olds: &[&'a ReplicaSet]) -> Option<&'a ReplicaSet> {
+pub fn active_or_latest<'a>(
+    new: Option<&'a ReplicaSet>,
+    olds: &[&'a ReplicaSet],
+) -> Option<&'a ReplicaSet> {
     let mut sorted: Vec<&ReplicaSet> = olds.to_vec();
     sorted.sort_by(|a, b| by_creation(b, a));
     let all = active(sorted.iter().copied().chain(new));
@@ -242,14 +311,18 @@ pub fn active_or_latest<'a>(new: Option<&'a ReplicaSet>, olds: &[&'a ReplicaSet]
 /// Whether the new ReplicaSet has all replicas and all of them available (`IsSaturated`).
 pub fn is_saturated(d: &Deployment, rs: &ReplicaSet) -> bool {
     let annotated = revision::annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok());
-    rs_replicas(rs) == replicas(d) && annotated == Some(replicas(d)) && rs_available(rs) == replicas(d)
+    rs_replicas(rs) == replicas(d)
+        && annotated == Some(replicas(d))
+        && rs_available(rs) == replicas(d)
 }
 
 /// Whether `spec.replicas` changed since an active ReplicaSet was last sized (`isScalingEvent`).
 pub fn is_scaling_event(d: &Deployment, all: &[&ReplicaSet]) -> bool {
     active(all.iter().copied())
         .into_iter()
-        .filter_map(|rs| revision::annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok()))
+        .filter_map(|rs| {
+            revision::annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok())
+        })
         .any(|wanted| wanted != replicas(d))
 }
 
@@ -261,21 +334,44 @@ pub fn scale(d: &Deployment, new: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> 
         if rs_replicas(rs) == replicas(d) {
             return Vec::new();
         }
-        return vec![Step { name: name(rs), replicas: replicas(d), annotations: false }];
+        return vec![Step {
+            name: name(rs),
+            replicas: replicas(d),
+            annotations: false,
+        }];
     }
     if new.is_some_and(|n| is_saturated(d, n)) {
-        return active(olds.iter().copied()).into_iter().map(|rs| Step { name: name(rs), replicas: 0, annotations: false }).collect();
+        return active(olds.iter().copied())
+            .into_iter()
+            .map(|rs| Step {
+                name: name(rs),
+                replicas: 0,
+                annotations: false,
+            })
+            .collect();
     }
     if !is_rolling(d) {
         return Vec::new();
     }
     let mut all = active(olds.iter().copied().chain(new));
     let current = total(&all, rs_replicas);
-    let allowed = if replicas(d) > 0 { replicas(d).saturating_add(max_surge(d)) } else { 0 };
+    let allowed = if replicas(d) > 0 {
+        replicas(d).saturating_add(max_surge(d))
+    } else {
+        0
+    };
     let to_add = allowed.saturating_sub(current);
     match to_add.cmp(&0) {
-        Ordering::Greater => all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| by_creation(b, a))),
-        Ordering::Less => all.sort_by(|a, b| rs_replicas(b).cmp(&rs_replicas(a)).then_with(|| by_creation(a, b))),
+        Ordering::Greater => all.sort_by(|a, b| {
+            rs_replicas(b)
+                .cmp(&rs_replicas(a))
+                .then_with(|| by_creation(b, a))
+        }),
+        Ordering::Less => all.sort_by(|a, b| {
+            rs_replicas(b)
+                .cmp(&rs_replicas(a))
+                .then_with(|| by_creation(a, b))
+        }),
         Ordering::Equal => {}
     }
     let mut added = 0;
@@ -294,7 +390,14 @@ pub fn scale(d: &Deployment, new: Option<&ReplicaSet>, olds: &[&ReplicaSet]) -> 
     {
         *first = first.saturating_add(to_add.saturating_sub(added)).max(0);
     }
-    all.iter().zip(sizes).map(|(rs, size)| Step { name: name(rs), replicas: size, annotations: true }).collect()
+    all.iter()
+        .zip(sizes)
+        .map(|(rs, size)| Step {
+            name: name(rs),
+            replicas: size,
+            annotations: true,
+        })
+        .collect()
 }
 
 /// This ReplicaSet's share of `to_add` replicas, given `added` so far (`GetReplicaSetProportion`).
@@ -304,7 +407,11 @@ fn proportion(rs: &ReplicaSet, d: &Deployment, to_add: i32, added: i32) -> i32 {
     }
     let fraction = fraction(rs, d);
     let allowed = to_add.saturating_sub(added);
-    if to_add > 0 { fraction.min(allowed) } else { fraction.max(allowed) }
+    if to_add > 0 {
+        fraction.min(allowed)
+    } else {
+        fraction.max(allowed)
+    }
 }
 
 /// How much this ReplicaSet grows or shrinks when the Deployment's maximum size changes from
@@ -314,7 +421,9 @@ fn fraction(rs: &ReplicaSet, d: &Deployment) -> i32 {
         return -rs_replicas(rs);
     }
     let max = i64::from(replicas(d)) + i64::from(max_surge(d));
-    let annotated = revision::annotation(rs, MAX_REPLICAS).and_then(|v| v.parse::<i32>().ok()).filter(|n| *n != 0);
+    let annotated = revision::annotation(rs, MAX_REPLICAS)
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|n| *n != 0);
     let before = match annotated {
         Some(n) => i64::from(n),
         None => {
@@ -348,7 +457,13 @@ mod tests {
     }
 
     /// A ReplicaSet created at minute `minute` with `replicas` (available ones) and annotations.
-    fn rs(name: &str, minute: u32, replicas: i32, available: i32, annotations: Value) -> ReplicaSet {
+    fn rs(
+        name: &str,
+        minute: u32,
+        replicas: i32,
+        available: i32,
+        annotations: Value,
+    ) -> ReplicaSet {
         serde_json::from_value(json!({
             "metadata": {"name": name, "creationTimestamp": format!("2026-01-01T00:{minute:02}:00Z"), "annotations": annotations},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}}},
@@ -371,12 +486,27 @@ mod tests {
         assert_eq!(scaled_value(&pct("25%"), 10, false), Ok(2));
         assert_eq!(scaled_value(&pct("0%"), 10, true), Ok(0));
         assert_eq!(scaled_value(&int(4), 10, false), Ok(4));
-        assert_eq!(scaled_value(&pct("x%"), 10, false), Err(Error::BadPercentage("x%".into())));
-        assert_eq!(scaled_value(&pct("5"), 10, false), Err(Error::NotAPercentage));
-        assert_eq!(resolve_fenceposts(Some(&pct("25%")), Some(&pct("25%")), 1), Ok((1, 0)));
-        assert_eq!(resolve_fenceposts(Some(&int(0)), Some(&pct("25%")), 3), Ok((0, 1)));
+        assert_eq!(
+            scaled_value(&pct("x%"), 10, false),
+            Err(Error::BadPercentage("x%".into()))
+        );
+        assert_eq!(
+            scaled_value(&pct("5"), 10, false),
+            Err(Error::NotAPercentage)
+        );
+        assert_eq!(
+            resolve_fenceposts(Some(&pct("25%")), Some(&pct("25%")), 1),
+            Ok((1, 0))
+        );
+        assert_eq!(
+            resolve_fenceposts(Some(&int(0)), Some(&pct("25%")), 3),
+            Ok((0, 1))
+        );
         assert_eq!(resolve_fenceposts(None, None, 3), Ok((0, 1)));
-        assert_eq!(resolve_fenceposts(Some(&pct("100%")), Some(&int(2)), 3), Ok((3, 2)));
+        assert_eq!(
+            resolve_fenceposts(Some(&pct("100%")), Some(&int(2)), 3),
+            Ok((3, 2))
+        );
     }
 
     #[test]
@@ -413,14 +543,20 @@ mod tests {
         // 4 old available + 1 new not yet available: one old may go (min available 3).
         let old = rs("old", 1, 4, 4, json!({}));
         let new = rs("new", 2, 1, 0, json!({}));
-        assert_eq!(old_scale_down(&d, &new, &[&old]), vec![("old".to_string(), 3)]);
+        assert_eq!(
+            old_scale_down(&d, &new, &[&old]),
+            vec![("old".to_string(), 3)]
+        );
         // 3 old available + 2 new unavailable: nothing may go.
         let old = rs("old", 1, 3, 3, json!({}));
         let new = rs("new", 2, 2, 0, json!({}));
         assert_eq!(old_scale_down(&d, &new, &[&old]), vec![]);
         // The new pods became available: two old may go.
         let new = rs("new", 2, 2, 2, json!({}));
-        assert_eq!(old_scale_down(&d, &new, &[&old]), vec![("old".to_string(), 1)]);
+        assert_eq!(
+            old_scale_down(&d, &new, &[&old]),
+            vec![("old".to_string(), 1)]
+        );
     }
 
     #[test]
@@ -430,7 +566,10 @@ mod tests {
         let older = rs("older", 2, 2, 2, json!({}));
         let new = rs("new", 3, 0, 0, json!({}));
         // all 4, min available 3, max scaled down 1: one unhealthy replica of `oldest` goes.
-        assert_eq!(old_scale_down(&d, &new, &[&older, &oldest]), vec![("oldest".to_string(), 1)]);
+        assert_eq!(
+            old_scale_down(&d, &new, &[&older, &oldest]),
+            vec![("oldest".to_string(), 1)]
+        );
     }
 
     #[test]
@@ -440,7 +579,10 @@ mod tests {
         let old = rs("old", 1, 8, 8, json!({MAX_REPLICAS: "13"}));
         let new = rs("new", 2, 5, 0, json!({MAX_REPLICAS: "13"}));
         let steps = scale(&d, Some(&new), &[&old]);
-        let sizes: Vec<(&str, i32)> = steps.iter().map(|s| (s.name.as_str(), s.replicas)).collect();
+        let sizes: Vec<(&str, i32)> = steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.replicas))
+            .collect();
         assert_eq!(sizes, [("old", 11), ("new", 7)]);
         assert!(steps.iter().all(|s| s.annotations));
     }
@@ -450,7 +592,10 @@ mod tests {
         let d = deployment(5, json!(1), json!(0));
         let old = rs("old", 1, 6, 6, json!({MAX_REPLICAS: "11"}));
         let new = rs("new", 2, 5, 0, json!({MAX_REPLICAS: "11"}));
-        let sizes: Vec<i32> = scale(&d, Some(&new), &[&old]).iter().map(|s| s.replicas).collect();
+        let sizes: Vec<i32> = scale(&d, Some(&new), &[&old])
+            .iter()
+            .map(|s| s.replicas)
+            .collect();
         assert_eq!(sizes, [3, 3]);
     }
 
@@ -459,10 +604,27 @@ mod tests {
         let d = deployment(5, json!(1), json!(0));
         let old = rs("old", 1, 0, 0, json!({}));
         let new = rs("new", 2, 3, 3, json!({}));
-        assert_eq!(scale(&d, Some(&new), &[&old]), vec![Step { name: "new".into(), replicas: 5, annotations: false }]);
+        assert_eq!(
+            scale(&d, Some(&new), &[&old]),
+            vec![Step {
+                name: "new".into(),
+                replicas: 5,
+                annotations: false
+            }]
+        );
         let none_active = rs("new", 2, 0, 0, json!({}));
-        assert_eq!(scale(&d, Some(&none_active), &[&old]).first().map(|s| s.name.as_str()), Some("new"));
-        assert_eq!(scale(&d, None, &[&old]).first().map(|s| (s.name.as_str(), s.replicas)), Some(("old", 5)));
+        assert_eq!(
+            scale(&d, Some(&none_active), &[&old])
+                .first()
+                .map(|s| s.name.as_str()),
+            Some("new")
+        );
+        assert_eq!(
+            scale(&d, None, &[&old])
+                .first()
+                .map(|s| (s.name.as_str(), s.replicas)),
+            Some(("old", 5))
+        );
     }
 
     #[test]
@@ -471,7 +633,14 @@ mod tests {
         let old = rs("old", 1, 2, 2, json!({}));
         let new = rs("new", 2, 3, 3, json!({DESIRED_REPLICAS: "3"}));
         assert!(is_saturated(&d, &new));
-        assert_eq!(scale(&d, Some(&new), &[&old]), vec![Step { name: "old".into(), replicas: 0, annotations: false }]);
+        assert_eq!(
+            scale(&d, Some(&new), &[&old]),
+            vec![Step {
+                name: "old".into(),
+                replicas: 0,
+                annotations: false
+            }]
+        );
     }
 
     #[test]

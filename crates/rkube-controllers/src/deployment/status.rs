@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::rollout::{self, max_unavailable, replicas, rs_actual, rs_available, rs_ready, rs_replicas, total};
+use super::rollout::{
+    self, max_unavailable, replicas, rs_actual, rs_available, rs_ready, rs_replicas, total,
+};
 use crate::replicaset::status::REPLICA_FAILURE;
 
 /// Condition: enough pods are available (replicas - maxUnavailable).
@@ -49,12 +51,25 @@ fn get(v: Option<i32>) -> i32 {
 }
 
 /// The Deployment's condition of this type.
-pub fn condition<'a>(status: Option<&'a DeploymentStatus>, type_: &str) -> Option<&'a DeploymentCondition> {
-    status?.conditions.as_ref()?.iter().find(|c| c.type_.as_deref() == Some(type_))
+pub fn condition<'a>(
+    status: Option<&'a DeploymentStatus>,
+    type_: &str,
+) -> Option<&'a DeploymentCondition> {
+    status?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_.as_deref() == Some(type_))
 }
 
 /// A condition first seen now.
-pub fn new_condition(type_: &str, status: &str, reason: &str, message: String, now: Timestamp) -> DeploymentCondition {
+pub fn new_condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: String,
+    now: Timestamp,
+) -> DeploymentCondition {
     let at = Time(Timestamp::from_second(now.as_second()).unwrap_or(now));
     DeploymentCondition {
         type_: Some(type_.to_string()),
@@ -93,7 +108,9 @@ pub fn remove_condition(status: &mut DeploymentStatus, type_: &str) {
 
 /// Whether a progress deadline applies (`HasProgressDeadline`).
 pub fn has_progress_deadline(d: &Deployment) -> bool {
-    d.spec.progress_deadline_seconds.is_some_and(|s| s != i32::MAX)
+    d.spec
+        .progress_deadline_seconds
+        .is_some_and(|s| s != i32::MAX)
 }
 
 fn deadline(d: &Deployment) -> i64 {
@@ -101,10 +118,20 @@ fn deadline(d: &Deployment) -> i64 {
 }
 
 /// Counts and the Available condition from the ReplicaSets (`calculateStatus`).
-pub fn calculate(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, now: Timestamp) -> DeploymentStatus {
+pub fn calculate(
+    all: &[&ReplicaSet],
+    new: Option<&ReplicaSet>,
+    d: &Deployment,
+    now: Timestamp,
+) -> DeploymentStatus {
     let available = total(all, rs_available);
     let unavailable = total(all, rs_replicas).saturating_sub(available).max(0);
-    let terminating = all.iter().try_fold(0i32, |sum, rs| rs.status.as_ref().and_then(|s| s.terminating_replicas).map(|n| sum.saturating_add(n)));
+    let terminating = all.iter().try_fold(0i32, |sum, rs| {
+        rs.status
+            .as_ref()
+            .and_then(|s| s.terminating_replicas)
+            .map(|n| sum.saturating_add(n))
+    });
     let mut status = DeploymentStatus {
         observed_generation: d.metadata.generation.filter(|g| *g != 0),
         replicas: nonzero(total(all, rs_actual)),
@@ -117,9 +144,21 @@ pub fn calculate(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, 
         conditions: d.status.as_ref().and_then(|s| s.conditions.clone()),
     };
     let cond = if available >= replicas(d) - max_unavailable(d) {
-        new_condition(AVAILABLE, "True", MINIMUM_REPLICAS_AVAILABLE, "Deployment has minimum availability.".into(), now)
+        new_condition(
+            AVAILABLE,
+            "True",
+            MINIMUM_REPLICAS_AVAILABLE,
+            "Deployment has minimum availability.".into(),
+            now,
+        )
     } else {
-        new_condition(AVAILABLE, "False", MINIMUM_REPLICAS_UNAVAILABLE, "Deployment does not have minimum availability.".into(), now)
+        new_condition(
+            AVAILABLE,
+            "False",
+            MINIMUM_REPLICAS_UNAVAILABLE,
+            "Deployment does not have minimum availability.".into(),
+            now,
+        )
     };
     set_condition(&mut status, cond);
     status
@@ -150,40 +189,61 @@ fn timed_out(d: &Deployment, new: &DeploymentStatus, now: Timestamp) -> bool {
     if !has_progress_deadline(d) {
         return false;
     }
-    let Some(cond) = condition(Some(new), PROGRESSING) else { return false };
+    let Some(cond) = condition(Some(new), PROGRESSING) else {
+        return false;
+    };
     match cond.reason.as_deref() {
         Some(NEW_RS_AVAILABLE) => false,
         Some(TIMED_OUT) => true,
-        _ => cond
-            .last_update_time
-            .as_ref()
-            .is_some_and(|from| from.0.as_nanosecond() + i128::from(deadline(d)) * 1_000_000_000 < now.as_nanosecond()),
+        _ => cond.last_update_time.as_ref().is_some_and(|from| {
+            from.0.as_nanosecond() + i128::from(deadline(d)) * 1_000_000_000 < now.as_nanosecond()
+        }),
     }
 }
 
 fn progress_subject(d: &Deployment, new: Option<&ReplicaSet>) -> String {
     match new {
-        Some(rs) => format!("ReplicaSet {:?}", rs.metadata.name.as_deref().unwrap_or_default()),
-        None => format!("Deployment {:?}", d.metadata.name.as_deref().unwrap_or_default()),
+        Some(rs) => format!(
+            "ReplicaSet {:?}",
+            rs.metadata.name.as_deref().unwrap_or_default()
+        ),
+        None => format!(
+            "Deployment {:?}",
+            d.metadata.name.as_deref().unwrap_or_default()
+        ),
     }
 }
 
 /// The status after a rollout step, with Progressing and ReplicaFailure (`syncRolloutStatus`).
-pub fn rollout(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, now: Timestamp) -> DeploymentStatus {
+pub fn rollout(
+    all: &[&ReplicaSet],
+    new: Option<&ReplicaSet>,
+    d: &Deployment,
+    now: Timestamp,
+) -> DeploymentStatus {
     let mut status = calculate(all, new, d, now);
     if !has_progress_deadline(d) {
         remove_condition(&mut status, PROGRESSING);
     }
     let current = condition(d.status.as_ref(), PROGRESSING);
-    let already_complete =
-        status.replicas == status.updated_replicas && current.is_some_and(|c| c.reason.as_deref() == Some(NEW_RS_AVAILABLE));
+    let already_complete = status.replicas == status.updated_replicas
+        && current.is_some_and(|c| c.reason.as_deref() == Some(NEW_RS_AVAILABLE));
     if has_progress_deadline(d) && !already_complete {
         let subject = progress_subject(d, new);
         if complete(d, &status) {
             let msg = format!("{subject} has successfully progressed.");
-            set_condition(&mut status, new_condition(PROGRESSING, "True", NEW_RS_AVAILABLE, msg, now));
+            set_condition(
+                &mut status,
+                new_condition(PROGRESSING, "True", NEW_RS_AVAILABLE, msg, now),
+            );
         } else if progressing(d, &status) {
-            let mut cond = new_condition(PROGRESSING, "True", RS_UPDATED, format!("{subject} is progressing."), now);
+            let mut cond = new_condition(
+                PROGRESSING,
+                "True",
+                RS_UPDATED,
+                format!("{subject} is progressing."),
+                now,
+            );
             if let Some(c) = current {
                 if c.status.as_deref() == Some("True") {
                     cond.last_transition_time = c.last_transition_time.clone();
@@ -193,7 +253,10 @@ pub fn rollout(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, no
             set_condition(&mut status, cond);
         } else if timed_out(d, &status, now) {
             let msg = format!("{subject} has timed out progressing.");
-            set_condition(&mut status, new_condition(PROGRESSING, "False", TIMED_OUT, msg, now));
+            set_condition(
+                &mut status,
+                new_condition(PROGRESSING, "False", TIMED_OUT, msg, now),
+            );
         }
     }
     match replica_failure(all, new) {
@@ -206,7 +269,13 @@ pub fn rollout(all: &[&ReplicaSet], new: Option<&ReplicaSet>, d: &Deployment, no
 /// The ReplicaFailure condition of the new ReplicaSet, else of any ReplicaSet, as a Deployment condition.
 fn replica_failure(all: &[&ReplicaSet], new: Option<&ReplicaSet>) -> Option<DeploymentCondition> {
     new.into_iter().chain(all.iter().copied()).find_map(|rs| {
-        let c = rs.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_.as_deref() == Some(REPLICA_FAILURE))?;
+        let c = rs
+            .status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .find(|c| c.type_.as_deref() == Some(REPLICA_FAILURE))?;
         Some(DeploymentCondition {
             type_: c.type_.clone(),
             status: c.status.clone(),
@@ -221,7 +290,8 @@ fn replica_failure(all: &[&ReplicaSet], new: Option<&ReplicaSet>) -> Option<Depl
 /// When to look at a rollout again to notice it ran out of time (`requeueStuckDeployment`).
 pub fn recheck_after(d: &Deployment, new: &DeploymentStatus, now: Timestamp) -> Option<Duration> {
     let current = condition(d.status.as_ref(), PROGRESSING)?;
-    if !has_progress_deadline(d) || complete(d, new) || current.reason.as_deref() == Some(TIMED_OUT) {
+    if !has_progress_deadline(d) || complete(d, new) || current.reason.as_deref() == Some(TIMED_OUT)
+    {
         return None;
     }
     let from = current.last_update_time.as_ref()?.0.as_nanosecond();
@@ -244,15 +314,33 @@ pub fn paused_condition(d: &Deployment, now: Timestamp) -> Option<DeploymentCond
     let paused_now = current.is_some_and(|c| c.reason.as_deref() == Some(PAUSED));
     let paused = d.spec.paused.unwrap_or(false);
     match (paused, paused_now) {
-        (true, false) => Some(new_condition(PROGRESSING, "Unknown", PAUSED, "Deployment is paused".into(), now)),
-        (false, true) => Some(new_condition(PROGRESSING, "Unknown", RESUMED, "Deployment is resumed".into(), now)),
+        (true, false) => Some(new_condition(
+            PROGRESSING,
+            "Unknown",
+            PAUSED,
+            "Deployment is paused".into(),
+            now,
+        )),
+        (false, true) => Some(new_condition(
+            PROGRESSING,
+            "Unknown",
+            RESUMED,
+            "Deployment is resumed".into(),
+            now,
+        )),
         _ => None,
     }
 }
 
 /// Whether pods of old ReplicaSets may still be running, which Recreate waits out (`oldPodsRunning`).
-pub fn old_pods_running<'a>(olds: &[&ReplicaSet], old_pods: impl IntoIterator<Item = &'a k8s_openapi::api::core::v1::Pod>) -> bool {
-    total(olds, rollout::rs_actual) > 0 || old_pods.into_iter().any(|p| !matches!(crate::pod::phase(p), "Failed" | "Succeeded"))
+pub fn old_pods_running<'a>(
+    olds: &[&ReplicaSet],
+    old_pods: impl IntoIterator<Item = &'a k8s_openapi::api::core::v1::Pod>,
+) -> bool {
+    total(olds, rollout::rs_actual) > 0
+        || old_pods
+            .into_iter()
+            .any(|p| !matches!(crate::pod::phase(p), "Failed" | "Succeeded"))
 }
 
 #[cfg(test)]
@@ -297,46 +385,95 @@ mod tests {
         let (old, new) = (rs("old", 3, 3, 3), rs("new", 2, 1, 0));
         let s = calculate(&[&old, &new], Some(&new), &d, at(T0));
         assert_eq!(
-            (s.replicas, s.updated_replicas, s.ready_replicas, s.available_replicas, s.unavailable_replicas, s.terminating_replicas),
+            (
+                s.replicas,
+                s.updated_replicas,
+                s.ready_replicas,
+                s.available_replicas,
+                s.unavailable_replicas,
+                s.terminating_replicas
+            ),
             (Some(5), Some(2), Some(4), Some(3), Some(2), Some(0))
         );
         assert_eq!(s.observed_generation, Some(2));
-        assert_eq!(reason(&s, AVAILABLE).as_deref(), Some(MINIMUM_REPLICAS_AVAILABLE));
+        assert_eq!(
+            reason(&s, AVAILABLE).as_deref(),
+            Some(MINIMUM_REPLICAS_AVAILABLE)
+        );
         let old = rs("old", 3, 2, 2);
-        assert_eq!(reason(&calculate(&[&old, &new], Some(&new), &d, at(T0)), AVAILABLE).as_deref(), Some(MINIMUM_REPLICAS_UNAVAILABLE));
+        assert_eq!(
+            reason(&calculate(&[&old, &new], Some(&new), &d, at(T0)), AVAILABLE).as_deref(),
+            Some(MINIMUM_REPLICAS_UNAVAILABLE)
+        );
     }
 
     #[test]
     fn progressing_then_complete() {
-        let created = new_condition(PROGRESSING, "True", NEW_RS_CREATED, "Created new replica set \"new\"".into(), at(T0));
-        let d = deployment(2, json!({"replicas": 2, "updatedReplicas": 1, "conditions": [created]}));
+        let created = new_condition(
+            PROGRESSING,
+            "True",
+            NEW_RS_CREATED,
+            "Created new replica set \"new\"".into(),
+            at(T0),
+        );
+        let d = deployment(
+            2,
+            json!({"replicas": 2, "updatedReplicas": 1, "conditions": [created]}),
+        );
         let (old, new) = (rs("old", 0, 0, 0), rs("new", 2, 2, 1));
         let s = rollout(&[&old, &new], Some(&new), &d, at("2026-01-01T00:00:10Z"));
         let c = condition(Some(&s), PROGRESSING).expect("progressing");
-        assert_eq!((c.reason.as_deref(), c.message.as_deref()), (Some(RS_UPDATED), Some("ReplicaSet \"new\" is progressing.")));
+        assert_eq!(
+            (c.reason.as_deref(), c.message.as_deref()),
+            (Some(RS_UPDATED), Some("ReplicaSet \"new\" is progressing."))
+        );
         assert_eq!(c.last_transition_time.as_ref().map(|t| t.0), Some(at(T0)));
-        assert_eq!(c.last_update_time.as_ref().map(|t| t.0), Some(at("2026-01-01T00:00:10Z")));
+        assert_eq!(
+            c.last_update_time.as_ref().map(|t| t.0),
+            Some(at("2026-01-01T00:00:10Z"))
+        );
 
         let new = rs("new", 2, 2, 2);
         let s = rollout(&[&old, &new], Some(&new), &d, at("2026-01-01T00:00:20Z"));
         let c = condition(Some(&s), PROGRESSING).expect("progressing");
-        assert_eq!((c.reason.as_deref(), c.message.as_deref()), (Some(NEW_RS_AVAILABLE), Some("ReplicaSet \"new\" has successfully progressed.")));
+        assert_eq!(
+            (c.reason.as_deref(), c.message.as_deref()),
+            (
+                Some(NEW_RS_AVAILABLE),
+                Some("ReplicaSet \"new\" has successfully progressed.")
+            )
+        );
         assert!(complete(&d, &s));
     }
 
     #[test]
     fn no_progress_past_the_deadline_times_out() {
-        let created = new_condition(PROGRESSING, "True", NEW_RS_CREATED, "Created new replica set \"new\"".into(), at(T0));
+        let created = new_condition(
+            PROGRESSING,
+            "True",
+            NEW_RS_CREATED,
+            "Created new replica set \"new\"".into(),
+            at(T0),
+        );
         let status = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "unavailableReplicas": 2, "conditions": [created]});
         let d = deployment(2, status);
         let new = rs("new", 2, 0, 0);
         let s = rollout(&[&new], Some(&new), &d, at("2026-01-01T00:00:30Z"));
         assert_eq!(reason(&s, PROGRESSING).as_deref(), Some(NEW_RS_CREATED));
-        assert_eq!(recheck_after(&d, &s, at("2026-01-01T00:00:30Z")), Some(Duration::from_secs(31)));
+        assert_eq!(
+            recheck_after(&d, &s, at("2026-01-01T00:00:30Z")),
+            Some(Duration::from_secs(31))
+        );
         let s = rollout(&[&new], Some(&new), &d, at("2026-01-01T00:01:01Z"));
         let c = condition(Some(&s), PROGRESSING).expect("progressing");
-        assert_eq!((c.status.as_deref(), c.reason.as_deref()), (Some("False"), Some(TIMED_OUT)));
-        assert_eq!(c.message.as_deref(), Some("ReplicaSet \"new\" has timed out progressing."));
+        assert_eq!(
+            (c.status.as_deref(), c.reason.as_deref()),
+            (Some("False"), Some(TIMED_OUT))
+        );
+        assert_eq!(
+            c.message.as_deref(),
+            Some("ReplicaSet \"new\" has timed out progressing.")
+        );
     }
 
     #[test]
@@ -356,10 +493,19 @@ mod tests {
         assert_eq!(paused_condition(&d, at(T0)), None);
         d.spec.paused = Some(true);
         let c = paused_condition(&d, at(T0)).expect("paused");
-        assert_eq!((c.status.as_deref(), c.reason.as_deref()), (Some("Unknown"), Some(PAUSED)));
-        d.status = Some(DeploymentStatus { conditions: Some(vec![c]), ..Default::default() });
+        assert_eq!(
+            (c.status.as_deref(), c.reason.as_deref()),
+            (Some("Unknown"), Some(PAUSED))
+        );
+        d.status = Some(DeploymentStatus {
+            conditions: Some(vec![c]),
+            ..Default::default()
+        });
         assert_eq!(paused_condition(&d, at(T0)), None);
         d.spec.paused = Some(false);
-        assert_eq!(paused_condition(&d, at(T0)).and_then(|c| c.reason), Some(RESUMED.to_string()));
+        assert_eq!(
+            paused_condition(&d, at(T0)).and_then(|c| c.reason),
+            Some(RESUMED.to_string())
+        );
     }
 }

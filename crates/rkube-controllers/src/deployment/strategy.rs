@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 
+use super::Error;
 use super::rollout::{self, replicas, rs_replicas};
 use super::status;
 use super::sync::{DeploymentSync, refs};
-use super::Error;
 
 /// The ReplicaSet named `name` among `rss`.
 fn named<'a>(rss: &'a [ReplicaSet], name: &str) -> Option<&'a ReplicaSet> {
-    rss.iter().find(|rs| rs.metadata.name.as_deref() == Some(name))
+    rss.iter()
+        .find(|rs| rs.metadata.name.as_deref() == Some(name))
 }
 
 /// `olds` followed by `new`.
@@ -28,7 +29,9 @@ impl DeploymentSync<'_> {
         let (new, olds) = self.all_replica_sets(rs_list, false).await?;
         let current: Vec<ReplicaSet> = olds.iter().cloned().chain(new.clone()).collect();
         for step in rollout::scale(&self.d, new.as_ref(), &refs(&olds)) {
-            let Some(rs) = named(&current, &step.name) else { continue };
+            let Some(rs) = named(&current, &step.name) else {
+                continue;
+            };
             if step.annotations {
                 self.scale(rs, step.replicas).await?;
             } else {
@@ -38,13 +41,15 @@ impl DeploymentSync<'_> {
         if self.d.spec.paused.unwrap_or(false) {
             self.cleanup(&olds).await?;
         }
-        self.sync_status(&with_new(&olds, new.as_ref()), new.as_ref()).await
+        self.sync_status(&with_new(&olds, new.as_ref()), new.as_ref())
+            .await
     }
 
     /// Report status only (the Deployment is being deleted).
     pub async fn status_only(&mut self, rs_list: &[ReplicaSet]) -> Result<(), Error> {
         let (new, olds) = self.all_replica_sets(rs_list, false).await?;
-        self.sync_status(&with_new(&olds, new.as_ref()), new.as_ref()).await
+        self.sync_status(&with_new(&olds, new.as_ref()), new.as_ref())
+            .await
     }
 
     /// Set Progressing to Unknown when the Deployment is paused or resumed.
@@ -60,14 +65,19 @@ impl DeploymentSync<'_> {
     /// Whether `spec.replicas` changed since the ReplicaSets were last sized.
     pub async fn is_scaling_event(&mut self, rs_list: &[ReplicaSet]) -> Result<bool, Error> {
         let (new, olds) = self.all_replica_sets(rs_list, false).await?;
-        Ok(rollout::is_scaling_event(&self.d, &with_new(&olds, new.as_ref())))
+        Ok(rollout::is_scaling_event(
+            &self.d,
+            &with_new(&olds, new.as_ref()),
+        ))
     }
 
     /// One step of a rolling update: grow the new ReplicaSet within maxSurge, else shrink old
     /// ones within maxUnavailable, else clean up (`rolloutRolling`).
     pub async fn rolling(&mut self, rs_list: &[ReplicaSet]) -> Result<Option<Duration>, Error> {
         let (new, olds) = self.all_replica_sets(rs_list, true).await?;
-        let new = new.ok_or_else(|| Error::NoNewReplicaSet(self.d.metadata.name.clone().unwrap_or_default()))?;
+        let new = new.ok_or_else(|| {
+            Error::NoNewReplicaSet(self.d.metadata.name.clone().unwrap_or_default())
+        })?;
         let all = with_new(&olds, Some(&new));
         if let Some(to) = rollout::new_rs_target(&self.d, &all, &new)? {
             let (scaled, _) = self.scale_if_needed(&new, to).await?;
@@ -85,7 +95,12 @@ impl DeploymentSync<'_> {
         if scaled_down {
             return self.sync_rollout_status(&all, Some(&new)).await;
         }
-        if self.d.status.as_ref().is_some_and(|s| status::complete(&self.d, s)) {
+        if self
+            .d
+            .status
+            .as_ref()
+            .is_some_and(|s| status::complete(&self.d, s))
+        {
             self.cleanup(&olds).await?;
         }
         self.sync_rollout_status(&all, Some(&new)).await
@@ -100,12 +115,16 @@ impl DeploymentSync<'_> {
             scaled_down |= self.scale_if_needed(rs, 0).await?.0;
         }
         if scaled_down {
-            return self.sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref()).await;
+            return self
+                .sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref())
+                .await;
         }
         let old_refs = refs(&olds);
         let old_pods = self.pods_of(&old_refs);
         if status::old_pods_running(&old_refs, old_pods.iter().map(|p| p.as_ref())) {
-            return self.sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref()).await;
+            return self
+                .sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref())
+                .await;
         }
         let (new, olds) = match new {
             Some(new) => (Some(new), olds),
@@ -114,14 +133,24 @@ impl DeploymentSync<'_> {
         if let Some(rs) = new.as_ref() {
             self.scale_if_needed(rs, replicas(&self.d)).await?;
         }
-        if self.d.status.as_ref().is_some_and(|s| status::complete(&self.d, s)) {
+        if self
+            .d
+            .status
+            .as_ref()
+            .is_some_and(|s| status::complete(&self.d, s))
+        {
             self.cleanup(&olds).await?;
         }
-        self.sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref()).await
+        self.sync_rollout_status(&with_new(&olds, new.as_ref()), new.as_ref())
+            .await
     }
 
     /// Write the rollout status; when nothing changed, say when to check the deadline again.
-    async fn sync_rollout_status(&mut self, all: &[&ReplicaSet], new: Option<&ReplicaSet>) -> Result<Option<Duration>, Error> {
+    async fn sync_rollout_status(
+        &mut self,
+        all: &[&ReplicaSet],
+        new: Option<&ReplicaSet>,
+    ) -> Result<Option<Duration>, Error> {
         let next = status::rollout(all, new, &self.d, self.now);
         if self.d.status.as_ref() == Some(&next) {
             return Ok(status::recheck_after(&self.d, &next, self.now));
@@ -131,7 +160,11 @@ impl DeploymentSync<'_> {
     }
 
     /// Write the plain status (`syncDeploymentStatus`).
-    async fn sync_status(&mut self, all: &[&ReplicaSet], new: Option<&ReplicaSet>) -> Result<(), Error> {
+    async fn sync_status(
+        &mut self,
+        all: &[&ReplicaSet],
+        new: Option<&ReplicaSet>,
+    ) -> Result<(), Error> {
         let next = status::calculate(all, new, &self.d, self.now);
         self.update_status(next).await
     }

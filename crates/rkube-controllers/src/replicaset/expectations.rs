@@ -83,8 +83,11 @@ impl Expectations {
     /// the expectations expired. Expired expectations of every key are dropped on the way
     /// (those of deleted ReplicaSets included).
     pub fn satisfied(&mut self, key: &str, now: Instant, seen: impl Fn(&PodId) -> Seen) -> bool {
-        self.entries.retain(|_, e| now.saturating_duration_since(e.since) <= TIMEOUT);
-        let Some(e) = self.entries.get_mut(key) else { return true };
+        self.entries
+            .retain(|_, e| now.saturating_duration_since(e.since) <= TIMEOUT);
+        let Some(e) = self.entries.get_mut(key) else {
+            return true;
+        };
         e.creations.retain(|p| seen(p) == Seen::Absent);
         e.deletions.retain(|p| seen(p) == Seen::Present);
         if e.creations.is_empty() && e.deletions.is_empty() {
@@ -98,7 +101,11 @@ impl Expectations {
         let e = self
             .entries
             .entry(key.to_string())
-            .or_insert_with(|| Entry { creations: Vec::new(), deletions: Vec::new(), since: now });
+            .or_insert_with(|| Entry {
+                creations: Vec::new(),
+                deletions: Vec::new(),
+                since: now,
+            });
         e.since = now;
         e
     }
@@ -109,7 +116,10 @@ mod tests {
     use super::*;
 
     fn id(n: &str) -> PodId {
-        PodId { name: n.into(), uid: format!("uid-{n}") }
+        PodId {
+            name: n.into(),
+            uid: format!("uid-{n}"),
+        }
     }
 
     #[test]
@@ -119,7 +129,11 @@ mod tests {
         assert!(e.satisfied("ns/rs", t0, |_| Seen::Absent));
         e.created("ns/rs", vec![id("a"), id("b")], t0);
         assert!(!e.satisfied("ns/rs", t0, |_| Seen::Absent));
-        assert!(!e.satisfied("ns/rs", t0, |p| if p.name == "a" { Seen::Present } else { Seen::Absent }));
+        assert!(!e.satisfied("ns/rs", t0, |p| if p.name == "a" {
+            Seen::Present
+        } else {
+            Seen::Absent
+        }));
         e.observe("ns/rs", "uid-b", false);
         assert!(e.satisfied("ns/rs", t0, |_| Seen::Absent));
     }
@@ -131,7 +145,11 @@ mod tests {
         e.deleting("ns/rs", vec![id("a"), id("b"), id("c")], t0);
         assert!(!e.satisfied("ns/rs", t0, |_| Seen::Present));
         e.deletion_failed("ns/rs", "uid-c");
-        assert!(!e.satisfied("ns/rs", t0, |p| if p.name == "a" { Seen::Absent } else { Seen::Present }));
+        assert!(!e.satisfied("ns/rs", t0, |p| if p.name == "a" {
+            Seen::Absent
+        } else {
+            Seen::Present
+        }));
         assert!(e.satisfied("ns/rs", t0, |_| Seen::Terminating));
     }
 
@@ -141,9 +159,20 @@ mod tests {
         let t0 = Instant::now();
         e.created("ns/rs", vec![id("a")], t0);
         assert!(!e.satisfied("ns/rs", t0 + Duration::from_secs(60), |_| Seen::Absent));
-        assert!(e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| Seen::Absent));
+        assert!(
+            e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| {
+                Seen::Absent
+            })
+        );
         e.created("ns/gone", vec![id("b")], t0);
-        assert!(e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| Seen::Absent));
-        assert!(e.entries.is_empty(), "expired expectations of other keys are dropped");
+        assert!(
+            e.satisfied("ns/rs", t0 + TIMEOUT + Duration::from_secs(1), |_| {
+                Seen::Absent
+            })
+        );
+        assert!(
+            e.entries.is_empty(),
+            "expired expectations of other keys are dropped"
+        );
     }
 }

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, PostParams};
 
 use super::expectations::PodId;
 use super::{Context, Error, lock, rank, status};
@@ -24,13 +24,20 @@ pub const BURST: usize = 500;
 const MAX_NAME: usize = 253;
 
 /// Bring the number of `owned` active pods to the desired count.
-pub async fn replicas(ctx: &Context, rs: &ReplicaSet, key: &str, owned: &[Arc<Pod>], now: Timestamp) -> Result<(), Error> {
+pub async fn replicas(
+    ctx: &Context,
+    rs: &ReplicaSet,
+    key: &str,
+    owned: &[Arc<Pod>],
+    now: Timestamp,
+) -> Result<(), Error> {
     let desired = usize::try_from(status::desired(rs)).unwrap_or(0);
     if owned.len() < desired {
         create(ctx, rs, key, (desired - owned.len()).min(BURST)).await
     } else if owned.len() > desired {
         let related = related_pods(ctx, rs);
-        let victims = rank::pods_to_delete(owned, &related, (owned.len() - desired).min(BURST), now);
+        let victims =
+            rank::pods_to_delete(owned, &related, (owned.len() - desired).min(BURST), now);
         delete(ctx, rs, key, victims).await
     } else {
         Ok(())
@@ -39,13 +46,21 @@ pub async fn replicas(ctx: &Context, rs: &ReplicaSet, key: &str, owned: &[Arc<Po
 
 /// The pod a ReplicaSet creates (`controller.GetPodFromTemplate`).
 pub fn pod_from_template(rs: &ReplicaSet) -> Result<Pod, Error> {
-    let template = rs.spec.template.as_ref().ok_or_else(|| Error::Manage("ReplicaSet has no pod template".into()))?;
+    let template = rs
+        .spec
+        .template
+        .as_ref()
+        .ok_or_else(|| Error::Manage("ReplicaSet has no pod template".into()))?;
     let meta = template.metadata.clone().unwrap_or_default();
     if meta.labels.as_ref().is_none_or(|l| l.is_empty()) {
         return Err(Error::Manage("unable to create pods, no labels".into()));
     }
     let name = rs.name_any();
-    let prefix = if name.len() < MAX_NAME { format!("{name}-") } else { name };
+    let prefix = if name.len() < MAX_NAME {
+        format!("{name}-")
+    } else {
+        name
+    };
     Ok(Pod {
         metadata: ObjectMeta {
             generate_name: Some(prefix),
@@ -53,7 +68,11 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Result<Pod, Error> {
             labels: meta.labels,
             annotations: meta.annotations,
             finalizers: meta.finalizers,
-            owner_references: Some(vec![ownership::controller_ref("apps/v1", "ReplicaSet", &rs.metadata)]),
+            owner_references: Some(vec![ownership::controller_ref(
+                "apps/v1",
+                "ReplicaSet",
+                &rs.metadata,
+            )]),
             ..Default::default()
         },
         spec: template.spec.clone(),
@@ -62,7 +81,10 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Result<Pod, Error> {
 }
 
 fn pods_api(ctx: &Context, rs: &ReplicaSet) -> Api<Pod> {
-    Api::namespaced(ctx.client.clone(), rs.metadata.namespace.as_deref().unwrap_or("default"))
+    Api::namespaced(
+        ctx.client.clone(),
+        rs.metadata.namespace.as_deref().unwrap_or("default"),
+    )
 }
 
 /// The message Kubernetes puts in events and conditions for a failed request.
@@ -89,7 +111,10 @@ async fn create(ctx: &Context, rs: &ReplicaSet, key: &str, count: usize) -> Resu
         let size = batch.min(remaining);
         for result in join_all((0..size).map(|_| api.create(&params, &pod))).await {
             match result {
-                Ok(p) => created.push(PodId { name: p.name_any(), uid: p.metadata.uid.unwrap_or_default() }),
+                Ok(p) => created.push(PodId {
+                    name: p.name_any(),
+                    uid: p.metadata.uid.unwrap_or_default(),
+                }),
                 Err(e) if namespace_terminating(&e) => {}
                 Err(e) => failure = Some(e),
             }
@@ -97,7 +122,12 @@ async fn create(ctx: &Context, rs: &ReplicaSet, key: &str, count: usize) -> Resu
         remaining -= size;
         batch = batch.saturating_mul(2);
     }
-    tracing::debug!(replicaset = key, created = created.len(), wanted = count, "created pods");
+    tracing::debug!(
+        replicaset = key,
+        created = created.len(),
+        wanted = count,
+        "created pods"
+    );
     lock(&ctx.expectations).created(key, created, Instant::now());
     match failure {
         Some(e) => Err(Error::Manage(message(&e))),
@@ -105,9 +135,19 @@ async fn create(ctx: &Context, rs: &ReplicaSet, key: &str, count: usize) -> Resu
     }
 }
 
-async fn delete(ctx: &Context, rs: &ReplicaSet, key: &str, victims: Vec<Arc<Pod>>) -> Result<(), Error> {
-    let ids: Vec<PodId> =
-        victims.iter().map(|p| PodId { name: p.name_any(), uid: p.metadata.uid.clone().unwrap_or_default() }).collect();
+async fn delete(
+    ctx: &Context,
+    rs: &ReplicaSet,
+    key: &str,
+    victims: Vec<Arc<Pod>>,
+) -> Result<(), Error> {
+    let ids: Vec<PodId> = victims
+        .iter()
+        .map(|p| PodId {
+            name: p.name_any(),
+            uid: p.metadata.uid.clone().unwrap_or_default(),
+        })
+        .collect();
     lock(&ctx.expectations).deleting(key, ids.clone(), Instant::now());
     let api = pods_api(ctx, rs);
     let params = DeleteParams::default();
@@ -130,20 +170,29 @@ async fn delete(ctx: &Context, rs: &ReplicaSet, key: &str, victims: Vec<Arc<Pod>
 
 /// The pods of every ReplicaSet that shares this one's controller (a Deployment's other revisions).
 fn related_pods(ctx: &Context, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
-    let Some(owner) = controller_of(&rs.metadata) else { return Vec::new() };
+    let Some(owner) = controller_of(&rs.metadata) else {
+        return Vec::new();
+    };
     let ns = rs.metadata.namespace.as_deref();
     let siblings: Vec<_> = ctx
         .replica_sets
         .state()
         .into_iter()
-        .filter(|r| r.metadata.namespace.as_deref() == ns && controller_of(&r.metadata).is_some_and(|o| o.uid == owner.uid))
+        .filter(|r| {
+            r.metadata.namespace.as_deref() == ns
+                && controller_of(&r.metadata).is_some_and(|o| o.uid == owner.uid)
+        })
         .filter_map(|r| ownership::selector(&r.spec.selector))
         .collect();
     ctx.pods
         .state()
         .into_iter()
         .filter(|p| p.metadata.namespace.as_deref() == ns)
-        .filter(|p| siblings.iter().any(|sel| ownership::matches(sel, p.metadata.labels.as_ref())))
+        .filter(|p| {
+            siblings
+                .iter()
+                .any(|sel| ownership::matches(sel, p.metadata.labels.as_ref()))
+        })
         .collect()
 }
 
@@ -168,14 +217,37 @@ mod tests {
         let pod = pod_from_template(&rs).expect("pod");
         assert_eq!(pod.metadata.generate_name.as_deref(), Some("web-5d8f-"));
         assert_eq!(pod.metadata.namespace.as_deref(), Some("ns"));
-        assert_eq!(pod.metadata.labels.as_ref().and_then(|l| l.get("pod-template-hash")).map(String::as_str), Some("5d8f"));
-        let owner = pod.metadata.owner_references.as_ref().and_then(|o| o.first()).cloned().expect("owner");
-        assert_eq!((owner.kind.as_str(), owner.uid.as_str(), owner.controller, owner.block_owner_deletion), ("ReplicaSet", "u1", Some(true), Some(true)));
+        assert_eq!(
+            pod.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash"))
+                .map(String::as_str),
+            Some("5d8f")
+        );
+        let owner = pod
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|o| o.first())
+            .cloned()
+            .expect("owner");
+        assert_eq!(
+            (
+                owner.kind.as_str(),
+                owner.uid.as_str(),
+                owner.controller,
+                owner.block_owner_deletion
+            ),
+            ("ReplicaSet", "u1", Some(true), Some(true))
+        );
 
         let mut bare = rs.clone();
         if let Some(t) = bare.spec.template.as_mut() {
             t.metadata = None;
         }
-        assert!(matches!(pod_from_template(&bare), Err(Error::Manage(m)) if m == "unable to create pods, no labels"));
+        assert!(
+            matches!(pod_from_template(&bare), Err(Error::Manage(m)) if m == "unable to create pods, no labels")
+        );
     }
 }

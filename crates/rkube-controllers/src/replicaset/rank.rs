@@ -16,7 +16,12 @@ pub const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 
 /// The `count` pods of `pods` to delete first; `related` are the pods of every ReplicaSet with the
 /// same controller (for the "doubled up on a node" rule).
-pub fn pods_to_delete(pods: &[Arc<Pod>], related: &[Arc<Pod>], count: usize, now: Timestamp) -> Vec<Arc<Pod>> {
+pub fn pods_to_delete(
+    pods: &[Arc<Pod>],
+    related: &[Arc<Pod>],
+    count: usize,
+    now: Timestamp,
+) -> Vec<Arc<Pod>> {
     if count >= pods.len() {
         return pods.to_vec();
     }
@@ -24,14 +29,21 @@ pub fn pods_to_delete(pods: &[Arc<Pod>], related: &[Arc<Pod>], count: usize, now
     for p in related.iter().filter(|p| pod::is_active(p)) {
         *on_node.entry(node_name(p)).or_default() += 1;
     }
-    let mut ranked: Vec<(Arc<Pod>, usize)> =
-        pods.iter().map(|p| (p.clone(), on_node.get(node_name(p)).copied().unwrap_or(0))).collect();
-    merge_sort(&mut ranked, &|a, b| compare(&a.0, a.1, &b.0, b.1, now) == Ordering::Less);
+    let mut ranked: Vec<(Arc<Pod>, usize)> = pods
+        .iter()
+        .map(|p| (p.clone(), on_node.get(node_name(p)).copied().unwrap_or(0)))
+        .collect();
+    merge_sort(&mut ranked, &|a, b| {
+        compare(&a.0, a.1, &b.0, b.1, now) == Ordering::Less
+    });
     ranked.into_iter().take(count).map(|(p, _)| p).collect()
 }
 
 fn node_name(p: &Pod) -> &str {
-    p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+    p.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .unwrap_or("")
 }
 
 fn phase_ordinal(p: &Pod) -> u8 {
@@ -44,13 +56,26 @@ fn phase_ordinal(p: &Pod) -> u8 {
 
 /// The pod's deletion cost; absent or invalid counts as 0.
 fn deletion_cost(p: &Pod) -> i32 {
-    p.metadata.annotations.as_ref().and_then(|a| a.get(DELETION_COST)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    p.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DELETION_COST))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Highest restart count of regular containers, then of restartable init containers (sidecars).
 fn max_restarts(p: &Pod) -> (i32, i32) {
-    let Some(status) = p.status.as_ref() else { return (0, 0) };
-    let regular = status.container_statuses.iter().flatten().map(|c| c.restart_count).max().unwrap_or(0);
+    let Some(status) = p.status.as_ref() else {
+        return (0, 0);
+    };
+    let regular = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .map(|c| c.restart_count)
+        .max()
+        .unwrap_or(0);
     let sidecars: Vec<&str> = p
         .spec
         .iter()
@@ -72,7 +97,11 @@ fn max_restarts(p: &Pod) -> (i32, i32) {
 /// `floor(log2(now - t))` in nanoseconds, -1 for a time not in the past.
 fn log_age(t: Timestamp, now: Timestamp) -> i64 {
     let age = now.as_nanosecond() - t.as_nanosecond();
-    if age <= 0 { -1 } else { (age as f64).log2() as i64 }
+    if age <= 0 {
+        -1
+    } else {
+        (age as f64).log2() as i64
+    }
 }
 
 /// Zero (unknown) times first, then the later one.
@@ -122,7 +151,10 @@ pub fn compare(a: &Pod, rank_a: usize, b: &Pod, rank_b: usize, now: Timestamp) -
     if max_restarts(a) != max_restarts(b) {
         return less(max_restarts(a) > max_restarts(b));
     }
-    let (ca, cb) = (a.metadata.creation_timestamp.as_ref().map(|t| t.0), b.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    let (ca, cb) = (
+        a.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        b.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    );
     if ca != cb {
         return less(match (ca, cb) {
             (Some(ta), Some(tb)) => by_log_age(a, ta, b, tb, now),
@@ -164,7 +196,9 @@ mod tests {
     const NOW: &str = "2026-01-01T01:00:00Z";
 
     fn names(pods: &[Arc<Pod>]) -> Vec<String> {
-        pods.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect()
+        pods.iter()
+            .map(|p| p.metadata.name.clone().unwrap_or_default())
+            .collect()
     }
 
     fn on(mut p: Pod, node: &str) -> Pod {
@@ -190,7 +224,10 @@ mod tests {
             Arc::new(on(pod("unknown", "Unknown", None), "n1")),
         ];
         let order = pods_to_delete(&pods, &[], 4, at(NOW));
-        assert_eq!(names(&order), ["unassigned", "pending", "unknown", "running-notready"]);
+        assert_eq!(
+            names(&order),
+            ["unassigned", "pending", "unknown", "running-notready"]
+        );
     }
 
     #[test]
@@ -204,27 +241,53 @@ mod tests {
             Arc::new(cheap),
         ];
         let related = pods.clone();
-        assert_eq!(names(&pods_to_delete(&pods, &related, 2, at(NOW))), ["cheap", "crowded"]);
+        assert_eq!(
+            names(&pods_to_delete(&pods, &related, 2, at(NOW))),
+            ["cheap", "crowded"]
+        );
 
-        let old = Arc::new(on(created(pod("old", "Running", None), "2026-01-01T00:00:00Z"), "n1"));
-        let young = Arc::new(on(created(pod("young", "Running", None), "2026-01-01T00:59:59Z"), "n2"));
-        assert_eq!(names(&pods_to_delete(&[old, young], &[], 1, at(NOW))), ["young"]);
+        let old = Arc::new(on(
+            created(pod("old", "Running", None), "2026-01-01T00:00:00Z"),
+            "n1",
+        ));
+        let young = Arc::new(on(
+            created(pod("young", "Running", None), "2026-01-01T00:59:59Z"),
+            "n2",
+        ));
+        assert_eq!(
+            names(&pods_to_delete(&[old, young], &[], 1, at(NOW))),
+            ["young"]
+        );
     }
 
     #[test]
     fn recently_ready_and_restarting_go_first() {
-        let long = Arc::new(on(pod("long", "Running", Some("2026-01-01T00:00:00Z")), "n1"));
-        let recent = Arc::new(on(pod("recent", "Running", Some("2026-01-01T00:59:58Z")), "n2"));
-        assert_eq!(names(&pods_to_delete(&[long.clone(), recent], &[], 1, at(NOW))), ["recent"]);
+        let long = Arc::new(on(
+            pod("long", "Running", Some("2026-01-01T00:00:00Z")),
+            "n1",
+        ));
+        let recent = Arc::new(on(
+            pod("recent", "Running", Some("2026-01-01T00:59:58Z")),
+            "n2",
+        ));
+        assert_eq!(
+            names(&pods_to_delete(&[long.clone(), recent], &[], 1, at(NOW))),
+            ["recent"]
+        );
 
         let mut crashy = on(pod("crashy", "Running", Some("2026-01-01T00:00:00Z")), "n2");
         if let Some(s) = crashy.status.as_mut() {
-            s.container_statuses = Some(vec![serde_json::from_value(serde_json::json!({
-                "name": "c", "image": "i", "imageID": "", "ready": true, "restartCount": 3
-            }))
-            .expect("status")]);
+            s.container_statuses = Some(vec![
+                serde_json::from_value(serde_json::json!({
+                    "name": "c", "image": "i", "imageID": "", "ready": true, "restartCount": 3
+                }))
+                .expect("status"),
+            ]);
         }
-        assert_eq!(names(&pods_to_delete(&[long, Arc::new(crashy)], &[], 1, at(NOW))), ["crashy"]);
+        assert_eq!(
+            names(&pods_to_delete(&[long, Arc::new(crashy)], &[], 1, at(NOW))),
+            ["crashy"]
+        );
     }
 
     #[test]

@@ -33,12 +33,20 @@ pub fn calculate(
     now: Timestamp,
 ) -> ReplicaSetStatus {
     let mut status = rs.status.clone().unwrap_or_default();
-    let template_labels = rs.spec.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+    let template_labels = rs
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.as_ref());
     let min_ready = min_ready_seconds(rs);
     let (mut fully_labeled, mut ready, mut available) = (0, 0, 0);
     for p in active {
         let labels = p.metadata.labels.as_ref();
-        let has_all = template_labels.into_iter().flatten().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v));
+        let has_all = template_labels
+            .into_iter()
+            .flatten()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v));
         if has_all {
             fully_labeled += 1;
         }
@@ -49,7 +57,11 @@ pub fn calculate(
             }
         }
     }
-    let failure = status.conditions.iter().flatten().any(|c| c.type_.as_deref() == Some(REPLICA_FAILURE));
+    let failure = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_.as_deref() == Some(REPLICA_FAILURE));
     match manage_error {
         Some(message) if !failure => {
             let diff = count(active.len()).saturating_sub(desired(rs));
@@ -58,13 +70,16 @@ pub fn calculate(
                 std::cmp::Ordering::Greater => "FailedDelete",
                 std::cmp::Ordering::Equal => "",
             };
-            status.conditions.get_or_insert_with(Vec::new).push(ReplicaSetCondition {
-                type_: Some(REPLICA_FAILURE.into()),
-                status: Some("True".into()),
-                reason: Some(reason.into()),
-                message: Some(message.to_string()),
-                last_transition_time: Some(Time(now)),
-            });
+            status
+                .conditions
+                .get_or_insert_with(Vec::new)
+                .push(ReplicaSetCondition {
+                    type_: Some(REPLICA_FAILURE.into()),
+                    status: Some("True".into()),
+                    reason: Some(reason.into()),
+                    message: Some(message.to_string()),
+                    last_transition_time: Some(Time(now)),
+                });
         }
         None if failure => {
             if let Some(c) = status.conditions.as_mut() {
@@ -85,7 +100,11 @@ pub fn calculate(
 }
 
 /// When the next ready-but-not-yet-available pod becomes available, as a delay from `now`.
-pub fn next_available_in(rs: &ReplicaSet, active: &[Arc<Pod>], now: Timestamp) -> Option<std::time::Duration> {
+pub fn next_available_in(
+    rs: &ReplicaSet,
+    active: &[Arc<Pod>],
+    now: Timestamp,
+) -> Option<std::time::Duration> {
     let min_ready = min_ready_seconds(rs);
     if min_ready <= 0 {
         return None;
@@ -130,24 +149,47 @@ mod tests {
     }
 
     fn labeled(mut p: Pod, labels: &[(&str, &str)]) -> Arc<Pod> {
-        p.metadata.labels = Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        p.metadata.labels = Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         Arc::new(p)
     }
 
     #[test]
     fn counts_ready_available_and_fully_labeled() {
         let pods = vec![
-            labeled(pod("a", "Running", Some("2026-01-01T00:00:00Z")), &[("app", "a"), ("tier", "web")]),
-            labeled(pod("b", "Running", Some("2026-01-01T00:00:55Z")), &[("app", "a")]),
-            labeled(pod("c", "Pending", None), &[("app", "a"), ("tier", "web"), ("x", "y")]),
+            labeled(
+                pod("a", "Running", Some("2026-01-01T00:00:00Z")),
+                &[("app", "a"), ("tier", "web")],
+            ),
+            labeled(
+                pod("b", "Running", Some("2026-01-01T00:00:55Z")),
+                &[("app", "a")],
+            ),
+            labeled(
+                pod("c", "Pending", None),
+                &[("app", "a"), ("tier", "web"), ("x", "y")],
+            ),
         ];
         let now = at("2026-01-01T00:01:00Z");
         let s = calculate(&rs(3, 10), &pods, 2, None, now);
         assert_eq!(
-            (s.replicas, s.fully_labeled_replicas, s.ready_replicas, s.available_replicas, s.terminating_replicas),
+            (
+                s.replicas,
+                s.fully_labeled_replicas,
+                s.ready_replicas,
+                s.available_replicas,
+                s.terminating_replicas
+            ),
             (3, Some(2), Some(2), Some(1), Some(2))
         );
-        assert_eq!(next_available_in(&rs(3, 10), &pods, now), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(
+            next_available_in(&rs(3, 10), &pods, now),
+            Some(std::time::Duration::from_secs(5))
+        );
         assert_eq!(next_available_in(&rs(3, 0), &pods, now), None);
     }
 
@@ -156,12 +198,28 @@ mod tests {
         let now = at("2026-01-01T00:01:00Z");
         let mut r = rs(3, 0);
         let s = calculate(&r, &[], 0, Some("pods \"rs-x\" is forbidden: quota"), now);
-        let c = s.conditions.as_ref().and_then(|c| c.first()).cloned().expect("condition");
-        assert_eq!((c.type_.as_deref(), c.status.as_deref(), c.reason.as_deref()), (Some("ReplicaFailure"), Some("True"), Some("FailedCreate")));
+        let c = s
+            .conditions
+            .as_ref()
+            .and_then(|c| c.first())
+            .cloned()
+            .expect("condition");
+        assert_eq!(
+            (c.type_.as_deref(), c.status.as_deref(), c.reason.as_deref()),
+            (Some("ReplicaFailure"), Some("True"), Some("FailedCreate"))
+        );
         r.status = Some(s);
         let again = calculate(&r, &[], 0, Some("other"), at("2026-01-01T00:02:00Z"));
         assert_eq!(again.conditions.as_ref().map(Vec::len), Some(1));
-        assert_eq!(again.conditions.as_ref().and_then(|c| c.first()).and_then(|c| c.message.clone()).as_deref(), Some("pods \"rs-x\" is forbidden: quota"));
+        assert_eq!(
+            again
+                .conditions
+                .as_ref()
+                .and_then(|c| c.first())
+                .and_then(|c| c.message.clone())
+                .as_deref(),
+            Some("pods \"rs-x\" is forbidden: quota")
+        );
         r.status = Some(again);
         assert_eq!(calculate(&r, &[], 0, None, now).conditions, None);
     }

@@ -18,7 +18,10 @@ fn s(v: &str) -> Option<String> {
 /// The body client-go sends for `msg`: magic, then `runtime.Unknown`.
 fn envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
     let unknown = Unknown {
-        type_meta: Some(TypeMeta { api_version: s(api_version), kind: s(kind) }),
+        type_meta: Some(TypeMeta {
+            api_version: s(api_version),
+            kind: s(kind),
+        }),
         raw: Some(raw),
         content_encoding: s(""),
         content_type: s(""),
@@ -49,17 +52,26 @@ fn go_meta(name: &str) -> meta::ObjectMeta {
 }
 
 fn int_or_string_int(v: i32) -> Option<IntOrString> {
-    Some(IntOrString { r#type: Some(0), int_val: Some(v), str_val: s("") })
+    Some(IntOrString {
+        r#type: Some(0),
+        int_val: Some(v),
+        str_val: s(""),
+    })
 }
 
 fn int_or_string_str(v: &str) -> Option<IntOrString> {
-    Some(IntOrString { r#type: Some(1), int_val: Some(0), str_val: s(v) })
+    Some(IntOrString {
+        r#type: Some(1),
+        int_val: Some(0),
+        str_val: s(v),
+    })
 }
 
 #[test]
 fn kubectl_create_configmap_bytes_decode() {
     // Captured from `kubectl create configmap x --from-literal=a=b -v=9` (kubectl 1.37).
-    let body = b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x1b\x0a\x11\x0a\x01x\x12\x00\x1a\x00\
+    let body =
+        b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x1b\x0a\x11\x0a\x01x\x12\x00\x1a\x00\
 \x22\x00\x2a\x00\x32\x00\x38\x00\x42\x00\x12\x06\x0a\x01a\x12\x01b\x1a\x00\x22\x00";
     let v = decode(body).expect("decodes");
     assert_eq!(
@@ -80,7 +92,10 @@ fn configmap_and_secret_bytes_are_base64() {
     assert_eq!(v["data"], json!({"k": ""}), "empty map values stay");
     assert_eq!(v["binaryData"], json!({"bin": "AJ+Slv8="}));
     assert_eq!(v["immutable"], json!(false), "an explicit false survives");
-    assert_eq!(v["metadata"], json!({"name": "cm", "generation": 0, "labels": {"app": "cm"}}));
+    assert_eq!(
+        v["metadata"],
+        json!({"name": "cm", "generation": 0, "labels": {"app": "cm"}})
+    );
 
     let secret = core::Secret {
         metadata: Some(go_meta("s")),
@@ -101,13 +116,20 @@ fn deployment() -> apps::Deployment {
         name: s("web"),
         image: s("nginx:1"),
         command: vec!["sh".into(), "-c".into(), String::new()],
-        ports: vec![core::ContainerPort { container_port: Some(80), host_port: Some(0), protocol: s("TCP"), ..Default::default() }],
+        ports: vec![core::ContainerPort {
+            container_port: Some(80),
+            host_port: Some(0),
+            protocol: s("TCP"),
+            ..Default::default()
+        }],
         env: vec![core::EnvVar {
             name: s("FROM_CM"),
             value: s(""),
             value_from: Some(core::EnvVarSource {
                 config_map_key_ref: Some(core::ConfigMapKeySelector {
-                    local_object_reference: Some(core::LocalObjectReference { name: s("settings") }),
+                    local_object_reference: Some(core::LocalObjectReference {
+                        name: s("settings"),
+                    }),
                     key: s("k"),
                     optional: Some(true),
                 }),
@@ -121,7 +143,11 @@ fn deployment() -> apps::Deployment {
         }),
         readiness_probe: Some(core::Probe {
             handler: Some(core::ProbeHandler {
-                http_get: Some(core::HttpGetAction { path: s("/healthz"), port: int_or_string_str("http"), ..Default::default() }),
+                http_get: Some(core::HttpGetAction {
+                    path: s("/healthz"),
+                    port: int_or_string_str("http"),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             period_seconds: Some(5),
@@ -135,7 +161,9 @@ fn deployment() -> apps::Deployment {
         name: s("config"),
         volume_source: Some(core::VolumeSource {
             config_map: Some(core::ConfigMapVolumeSource {
-                local_object_reference: Some(core::LocalObjectReference { name: s("settings") }),
+                local_object_reference: Some(core::LocalObjectReference {
+                    name: s("settings"),
+                }),
                 default_mode: Some(0o644),
                 ..Default::default()
             }),
@@ -212,12 +240,18 @@ fn times_raw_extensions_and_meta_kinds() {
     let lease = coordination::Lease {
         metadata: Some(meta::ObjectMeta {
             name: s("node-1"),
-            creation_timestamp: Some(meta::Time { seconds: Some(1_700_000_000), nanos: Some(999) }),
+            creation_timestamp: Some(meta::Time {
+                seconds: Some(1_700_000_000),
+                nanos: Some(999),
+            }),
             ..Default::default()
         }),
         spec: Some(coordination::LeaseSpec {
             holder_identity: s("node-1"),
-            renew_time: Some(meta::MicroTime { seconds: Some(1_700_000_000), nanos: Some(123_456_789) }),
+            renew_time: Some(meta::MicroTime {
+                seconds: Some(1_700_000_000),
+                nanos: Some(123_456_789),
+            }),
             ..Default::default()
         }),
     };
@@ -226,18 +260,30 @@ fn times_raw_extensions_and_meta_kinds() {
     assert_eq!(v["spec"]["renewTime"], "2023-11-14T22:13:20.123456Z");
     let whole_second = coordination::Lease {
         spec: Some(coordination::LeaseSpec {
-            acquire_time: Some(meta::MicroTime { seconds: Some(0), nanos: None }),
+            acquire_time: Some(meta::MicroTime {
+                seconds: Some(0),
+                nanos: None,
+            }),
             renew_time: Some(meta::MicroTime::default()),
             ..Default::default()
         }),
         ..Default::default()
     };
     let v = decoded("coordination.k8s.io/v1", "Lease", &whole_second);
-    assert_eq!(v["spec"], json!({"acquireTime": "1970-01-01T00:00:00.000000Z"}), "an empty MicroTime is unset");
+    assert_eq!(
+        v["spec"],
+        json!({"acquireTime": "1970-01-01T00:00:00.000000Z"}),
+        "an empty MicroTime is unset"
+    );
 
     let revision = apps::ControllerRevision {
-        metadata: Some(meta::ObjectMeta { name: s("r"), ..Default::default() }),
-        data: Some(RawExtension { raw: Some(br#"{"spec":{"template":{"a":[1,2]}}}"#.to_vec()) }),
+        metadata: Some(meta::ObjectMeta {
+            name: s("r"),
+            ..Default::default()
+        }),
+        data: Some(RawExtension {
+            raw: Some(br#"{"spec":{"template":{"a":[1,2]}}}"#.to_vec()),
+        }),
         revision: Some(3),
     };
     let v = decoded("apps/v1", "ControllerRevision", &revision);
@@ -247,7 +293,10 @@ fn times_raw_extensions_and_meta_kinds() {
     let options = meta::DeleteOptions {
         grace_period_seconds: Some(0),
         propagation_policy: s("Foreground"),
-        preconditions: Some(meta::Preconditions { uid: s("u-1"), resource_version: None }),
+        preconditions: Some(meta::Preconditions {
+            uid: s("u-1"),
+            resource_version: None,
+        }),
         dry_run: vec!["All".into()],
         ..Default::default()
     };
@@ -272,42 +321,74 @@ fn negative_and_packed_numbers_decode() {
     let mut pod = vec![0x12, u8::try_from(spec.len()).expect("short")];
     pod.extend(spec);
     let v = decode(&envelope("v1", "Pod", pod)).expect("decodes");
-    assert_eq!(v["spec"]["securityContext"], json!({"runAsUser": -1, "supplementalGroups": [1, 2, 3, 4]}));
+    assert_eq!(
+        v["spec"]["securityContext"],
+        json!({"runAsUser": -1, "supplementalGroups": [1, 2, 3, 4]})
+    );
 }
 
 #[test]
 fn repeated_singular_messages_merge_and_last_scalar_wins() {
-    let first = core::ConfigMap { metadata: Some(meta::ObjectMeta { name: s("a"), ..Default::default() }), ..Default::default() };
+    let first = core::ConfigMap {
+        metadata: Some(meta::ObjectMeta {
+            name: s("a"),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
     let second = core::ConfigMap {
-        metadata: Some(meta::ObjectMeta { namespace: s("ns"), labels: [("x".into(), "y".into())].into(), ..Default::default() }),
+        metadata: Some(meta::ObjectMeta {
+            namespace: s("ns"),
+            labels: [("x".into(), "y".into())].into(),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let mut raw = first.encode_to_vec();
     raw.extend(second.encode_to_vec());
     let v = decode(&envelope("v1", "ConfigMap", raw)).expect("decodes");
-    assert_eq!(v["metadata"], json!({"name": "a", "namespace": "ns", "labels": {"x": "y"}}));
+    assert_eq!(
+        v["metadata"],
+        json!({"name": "a", "namespace": "ns", "labels": {"x": "y"}})
+    );
 }
 
 #[test]
 fn unknown_fields_are_skipped() {
-    let mut raw = core::ConfigMap { data: [("a".into(), "b".into())].into(), ..Default::default() }.encode_to_vec();
+    let mut raw = core::ConfigMap {
+        data: [("a".into(), "b".into())].into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
     raw.extend([0xf8, 0x07, 0x05]); // field 127, varint
     raw.extend([0x81, 0x08, 1, 2, 3, 4, 5, 6, 7, 8]); // field 128, fixed64
     raw.extend([0x8d, 0x08, 1, 2, 3, 4]); // field 129, fixed32
     raw.extend([0x92, 0x08, 0x02, 0x08, 0x01]); // field 130, bytes
     let v = decode(&envelope("v1", "ConfigMap", raw)).expect("decodes");
-    assert_eq!(v, json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}}));
+    assert_eq!(
+        v,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}})
+    );
 }
 
 #[test]
 fn malformed_bodies_are_errors() {
     assert!(matches!(decode(b"{\"kind\":\"Pod\"}"), Err(Error::Magic)));
-    assert!(matches!(decode(&envelope("v1", "Widget", Vec::new())), Err(Error::UnknownKind { .. })));
-    assert!(matches!(decode(&envelope("v2", "ConfigMap", Vec::new())), Err(Error::UnknownKind { .. })));
+    assert!(matches!(
+        decode(&envelope("v1", "Widget", Vec::new())),
+        Err(Error::UnknownKind { .. })
+    ));
+    assert!(matches!(
+        decode(&envelope("v2", "ConfigMap", Vec::new())),
+        Err(Error::UnknownKind { .. })
+    ));
     let mut gzip = MAGIC.to_vec();
     gzip.extend(
         Unknown {
-            type_meta: Some(TypeMeta { api_version: s("v1"), kind: s("ConfigMap") }),
+            type_meta: Some(TypeMeta {
+                api_version: s("v1"),
+                kind: s("ConfigMap"),
+            }),
             raw: Some(Vec::new()),
             content_encoding: s("gzip"),
             content_type: None,
@@ -316,14 +397,32 @@ fn malformed_bodies_are_errors() {
     );
     assert!(matches!(decode(&gzip), Err(Error::Encoding { .. })));
     // metadata (tag 1) sent as a varint.
-    assert!(matches!(decode(&envelope("v1", "ConfigMap", vec![0x08, 0x01])), Err(Error::WireType { .. })));
+    assert!(matches!(
+        decode(&envelope("v1", "ConfigMap", vec![0x08, 0x01])),
+        Err(Error::WireType { .. })
+    ));
     // metadata.name not UTF-8.
     let bad = vec![0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe];
     let err = decode(&envelope("v1", "ConfigMap", bad)).expect_err("invalid UTF-8");
-    assert_eq!(err.to_string(), "apimachinery.pkg.apis.meta.v1.ObjectMeta.name: string is not valid UTF-8");
-    let raw = RawExtension { raw: Some(b"\x0a\x01x".to_vec()) };
-    let revision = apps::ControllerRevision { data: Some(raw), ..Default::default() };
-    assert!(matches!(decode(&envelope("apps/v1", "ControllerRevision", revision.encode_to_vec())), Err(Error::Value { .. })));
+    assert_eq!(
+        err.to_string(),
+        "apimachinery.pkg.apis.meta.v1.ObjectMeta.name: string is not valid UTF-8"
+    );
+    let raw = RawExtension {
+        raw: Some(b"\x0a\x01x".to_vec()),
+    };
+    let revision = apps::ControllerRevision {
+        data: Some(raw),
+        ..Default::default()
+    };
+    assert!(matches!(
+        decode(&envelope(
+            "apps/v1",
+            "ControllerRevision",
+            revision.encode_to_vec()
+        )),
+        Err(Error::Value { .. })
+    ));
 }
 
 #[test]
@@ -345,8 +444,16 @@ fn no_input_panics() {
         let _ = decode(&mutated);
     }
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
-    let revision = apps::ControllerRevision { data: Some(RawExtension { raw: Some(deep) }), ..Default::default() };
-    let err = decode(&envelope("apps/v1", "ControllerRevision", revision.encode_to_vec())).expect_err("too deep");
+    let revision = apps::ControllerRevision {
+        data: Some(RawExtension { raw: Some(deep) }),
+        ..Default::default()
+    };
+    let err = decode(&envelope(
+        "apps/v1",
+        "ControllerRevision",
+        revision.encode_to_vec(),
+    ))
+    .expect_err("too deep");
     assert!(err.to_string().contains("recursion limit"), "{err}");
 }
 
@@ -357,7 +464,9 @@ fn populated(name: &str, depth: usize) -> Vec<u8> {
     for f in message.fields {
         let count = if f.label == Label::Many { 2 } else { 1 };
         for _ in 0..count {
-            let Some(value) = sample(f.ty, f.tag, depth) else { continue };
+            let Some(value) = sample(f.ty, f.tag, depth) else {
+                continue;
+            };
             let value = if f.label == Label::Map {
                 let mut entry = vec![0x0a, 0x01, b'k'];
                 put(&mut entry, 2, value);
@@ -417,7 +526,10 @@ fn sample(ty: Ty, tag: u32, depth: usize) -> Option<Sample> {
         Ty::Msg(inner) if depth < 24 => Sample::Len(populated(inner, depth + 1)),
         Ty::Msg(_) => return None,
         Ty::Time => len(&[(1, Sample::Varint(1_700_000_000))]),
-        Ty::MicroTime => len(&[(1, Sample::Varint(1_700_000_000)), (2, Sample::Varint(123_456_000))]),
+        Ty::MicroTime => len(&[
+            (1, Sample::Varint(1_700_000_000)),
+            (2, Sample::Varint(123_456_000)),
+        ]),
         Ty::Quantity => len(&[(1, Sample::Len(b"1500m".to_vec()))]),
         Ty::IntOrString => len(&[(1, Sample::Varint(0)), (2, Sample::Varint(u64::from(tag)))]),
         Ty::RawJson => len(&[(1, Sample::Len(br#"{"a":[1,"b"]}"#.to_vec()))]),
@@ -501,7 +613,9 @@ fn diff(ours: &Value, theirs: &Value, path: String, out: &mut Vec<String>) {
                     None => out.push(format!("{path}.{k}: dropped")),
                 }
             }
-            let added = b.keys().filter(|k| !a.contains_key(*k) && !matches!(k.as_str(), "apiVersion" | "kind"));
+            let added = b
+                .keys()
+                .filter(|k| !a.contains_key(*k) && !matches!(k.as_str(), "apiVersion" | "kind"));
             out.extend(added.map(|k| format!("{path}.{k}: added")));
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
@@ -516,12 +630,24 @@ fn diff(ours: &Value, theirs: &Value, path: String, out: &mut Vec<String>) {
 
 #[test]
 fn every_message_reference_resolves() {
-    assert!(MESSAGES.windows(2).all(|w| w[0].name < w[1].name), "sorted for binary search");
+    assert!(
+        MESSAGES.windows(2).all(|w| w[0].name < w[1].name),
+        "sorted for binary search"
+    );
     for m in MESSAGES {
-        assert!(m.fields.windows(2).all(|w| w[0].tag < w[1].tag), "{} fields sorted", m.name);
+        assert!(
+            m.fields.windows(2).all(|w| w[0].tag < w[1].tag),
+            "{} fields sorted",
+            m.name
+        );
         for f in m.fields {
             if let Ty::Msg(inner) = f.ty {
-                assert!(schema::message(inner).is_some(), "{}.{} -> {inner}", m.name, f.json);
+                assert!(
+                    schema::message(inner).is_some(),
+                    "{}.{} -> {inner}",
+                    m.name,
+                    f.json
+                );
             }
         }
     }

@@ -38,7 +38,11 @@ pub struct CycleState {
 impl Clone for CycleState {
     fn clone(&self) -> CycleState {
         CycleState {
-            data: self.data.iter().map(|(k, v)| (*k, (**v).clone_data())).collect(),
+            data: self
+                .data
+                .iter()
+                .map(|(k, v)| (*k, (**v).clone_data()))
+                .collect(),
             skip_filter: self.skip_filter.clone(),
             skip_score: self.skip_score.clone(),
         }
@@ -59,12 +63,18 @@ impl CycleState {
 
     /// Reads a plugin's data, if present and of that type.
     pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
-        self.data.iter().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any().downcast_ref::<T>())
+        self.data
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| (**v).as_any().downcast_ref::<T>())
     }
 
     /// Reads a plugin's data for changing it.
     pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.iter_mut().find(|(k, _)| *k == key).and_then(|(_, v)| (**v).as_any_mut().downcast_mut::<T>())
+        self.data
+            .iter_mut()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| (**v).as_any_mut().downcast_mut::<T>())
     }
 
     /// Marks a plugin's filter as not applying to this pod (its pre-filter returned Skip).

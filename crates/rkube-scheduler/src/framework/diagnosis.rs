@@ -60,7 +60,10 @@ impl fmt::Display for FitError {
                     *counts.entry(r.as_ref()).or_default() += missing;
                 }
             }
-            let mut parts: Vec<String> = counts.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
+            let mut parts: Vec<String> = counts
+                .into_iter()
+                .map(|(r, n)| format!("{n} {r}"))
+                .collect();
             // Go's sort.Strings: plain byte order, so "10 x" sorts before "2 y".
             parts.sort();
             if !parts.is_empty() {
@@ -82,12 +85,20 @@ mod tests {
     #[test]
     fn reasons_are_counted_and_sorted_as_strings() {
         let mut d = Diagnosis::default();
-        d.node_statuses.insert(0, Status::new(Code::Unschedulable, "Insufficient cpu"));
+        d.node_statuses
+            .insert(0, Status::new(Code::Unschedulable, "Insufficient cpu"));
         let taint = "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }";
-        d.node_statuses.insert(1, Status::new(Code::UnschedulableAndUnresolvable, taint));
-        d.node_statuses.insert(2, Status::new(Code::UnschedulableAndUnresolvable, taint));
-        d.post_filter_msg = "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.".into();
-        let e = FitError { num_all_nodes: 3, diagnosis: d };
+        d.node_statuses
+            .insert(1, Status::new(Code::UnschedulableAndUnresolvable, taint));
+        d.node_statuses
+            .insert(2, Status::new(Code::UnschedulableAndUnresolvable, taint));
+        d.post_filter_msg =
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+                .into();
+        let e = FitError {
+            num_all_nodes: 3,
+            diagnosis: d,
+        };
         assert_eq!(
             e.to_string(),
             "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
@@ -98,28 +109,62 @@ mod tests {
     fn several_reasons_per_node_and_byte_order() {
         let mut d = Diagnosis::default();
         for i in 0..10 {
-            d.node_statuses.insert(i, Status::with_reasons(Code::Unschedulable, vec!["Insufficient memory".into(), "Insufficient cpu".into()]));
+            d.node_statuses.insert(
+                i,
+                Status::with_reasons(
+                    Code::Unschedulable,
+                    vec!["Insufficient memory".into(), "Insufficient cpu".into()],
+                ),
+            );
         }
-        d.node_statuses.insert(10, Status::new(Code::Unschedulable, "Too many pods"));
-        d.node_statuses.insert(11, Status::new(Code::Unschedulable, "Too many pods"));
-        let e = FitError { num_all_nodes: 12, diagnosis: d };
-        assert_eq!(e.to_string(), "0/12 nodes are available: 10 Insufficient cpu, 10 Insufficient memory, 2 Too many pods.");
+        d.node_statuses
+            .insert(10, Status::new(Code::Unschedulable, "Too many pods"));
+        d.node_statuses
+            .insert(11, Status::new(Code::Unschedulable, "Too many pods"));
+        let e = FitError {
+            num_all_nodes: 12,
+            diagnosis: d,
+        };
+        assert_eq!(
+            e.to_string(),
+            "0/12 nodes are available: 10 Insufficient cpu, 10 Insufficient memory, 2 Too many pods."
+        );
     }
 
     #[test]
     fn pre_filter_message_replaces_the_histogram_and_absent_nodes_count() {
-        let d = Diagnosis { pre_filter_msg: "pod has unbound immediate PersistentVolumeClaims".into(), ..Default::default() };
+        let d = Diagnosis {
+            pre_filter_msg: "pod has unbound immediate PersistentVolumeClaims".into(),
+            ..Default::default()
+        };
         assert_eq!(
-            FitError { num_all_nodes: 2, diagnosis: d }.to_string(),
+            FitError {
+                num_all_nodes: 2,
+                diagnosis: d
+            }
+            .to_string(),
             "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims."
         );
         let mut d = Diagnosis {
-            absent: Some(Status::new(Code::UnschedulableAndUnresolvable, "Preemption is not helpful for scheduling")),
+            absent: Some(Status::new(
+                Code::UnschedulableAndUnresolvable,
+                "Preemption is not helpful for scheduling",
+            )),
             ..Default::default()
         };
-        d.node_statuses.insert(0, Status::new(Code::Unschedulable, "No preemption victims found for incoming pod"));
+        d.node_statuses.insert(
+            0,
+            Status::new(
+                Code::Unschedulable,
+                "No preemption victims found for incoming pod",
+            ),
+        );
         assert_eq!(
-            FitError { num_all_nodes: 3, diagnosis: d }.to_string(),
+            FitError {
+                num_all_nodes: 3,
+                diagnosis: d
+            }
+            .to_string(),
             "0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
         );
     }

@@ -18,7 +18,9 @@ use std::time::Instant;
 pub use cycle_state::{CycleState, StateData};
 pub use diagnosis::{Diagnosis, FitError, NO_NODES_MESSAGE};
 pub use nominations::Nominations;
-pub use pod_info::{AffinityTerm, HostPort, PodInfo, WeightedAffinityTerm, more_important, resolve_priority};
+pub use pod_info::{
+    AffinityTerm, HostPort, PodInfo, WeightedAffinityTerm, more_important, resolve_priority,
+};
 pub use runtime::{Framework, FrameworkBuilder, ScheduleError};
 pub use snapshot::{HostPortInfo, NodeInfo, PodGroup, Snapshot, ready_status};
 pub use status::{Code, Status};
@@ -178,13 +180,24 @@ pub struct NodeScore<'a> {
 /// Ranks feasible nodes.
 pub trait ScorePlugin: Plugin {
     /// Precomputes over the feasible nodes; Skip leaves this plugin out of this cycle.
-    fn pre_score(&self, _state: &mut CycleState, _pod: &PodInfo, _nodes: &[&NodeInfo], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _nodes: &[&NodeInfo],
+        _snapshot: &Snapshot,
+    ) -> Status {
         Status::success()
     }
     /// The raw score of one node.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
     /// Rescales raw scores into `0..=MAX_NODE_SCORE`; the default leaves them.
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, _scores: &mut [NodeScore<'_>]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _scores: &mut [NodeScore<'_>],
+    ) -> Status {
         Status::success()
     }
 }
@@ -209,6 +222,10 @@ pub fn default_normalize(scores: &mut [NodeScore<'_>], reverse: bool) {
     }
     for s in scores.iter_mut() {
         let scaled = MAX_NODE_SCORE * s.score / max;
-        s.score = if reverse { MAX_NODE_SCORE - scaled } else { scaled };
+        s.score = if reverse {
+            MAX_NODE_SCORE - scaled
+        } else {
+            scaled
+        };
     }
 }

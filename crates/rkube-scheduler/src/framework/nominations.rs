@@ -24,7 +24,9 @@ impl Nominations {
 
     /// Drops a pod's nomination.
     pub fn remove(&mut self, key: &str) {
-        let Some(node) = self.node_of.remove(key) else { return };
+        let Some(node) = self.node_of.remove(key) else {
+            return;
+        };
         if let Some(list) = self.by_node.get_mut(&node) {
             list.retain(|p| p.key != key);
             if list.is_empty() {
@@ -35,7 +37,10 @@ impl Nominations {
 
     /// Pods nominated to a node.
     pub fn for_node(&self, node: &str) -> &[Arc<PodInfo>] {
-        self.by_node.get(node).map(Vec::as_slice).unwrap_or_default()
+        self.by_node
+            .get(node)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The node a pod is nominated to.

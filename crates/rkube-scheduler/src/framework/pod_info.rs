@@ -34,10 +34,22 @@ pub struct WeightedAffinityTerm {
 }
 
 impl AffinityTerm {
-    fn new(owner_ns: &str, owner_labels: &Labels, t: &PodAffinityTerm) -> Result<AffinityTerm, SelectorError> {
+    fn new(
+        owner_ns: &str,
+        owner_labels: &Labels,
+        t: &PodAffinityTerm,
+    ) -> Result<AffinityTerm, SelectorError> {
         let mut selector = Selector::new(t.label_selector.as_ref())?;
-        selector.merge_keys(t.match_label_keys.as_deref().unwrap_or_default(), owner_labels, false)?;
-        selector.merge_keys(t.mismatch_label_keys.as_deref().unwrap_or_default(), owner_labels, true)?;
+        selector.merge_keys(
+            t.match_label_keys.as_deref().unwrap_or_default(),
+            owner_labels,
+            false,
+        )?;
+        selector.merge_keys(
+            t.mismatch_label_keys.as_deref().unwrap_or_default(),
+            owner_labels,
+            true,
+        )?;
         let listed = t.namespaces.as_deref().unwrap_or_default();
         let namespaces = if listed.is_empty() && t.namespace_selector.is_none() {
             BTreeSet::from([owner_ns.to_string()])
@@ -58,9 +70,14 @@ impl AffinityTerm {
     }
 
     /// Whether a pod in `namespace` with `labels` is one of the pods the term is about.
-    pub fn matches_labels(&self, namespace: &str, labels: &Labels, namespace_labels: Option<&Labels>) -> bool {
-        let in_namespace =
-            self.namespaces.contains(namespace) || namespace_labels.is_some_and(|l| self.namespace_selector.matches(l));
+    pub fn matches_labels(
+        &self,
+        namespace: &str,
+        labels: &Labels,
+        namespace_labels: Option<&Labels>,
+    ) -> bool {
+        let in_namespace = self.namespaces.contains(namespace)
+            || namespace_labels.is_some_and(|l| self.namespace_selector.matches(l));
         in_namespace && self.selector.matches(labels)
     }
 
@@ -119,20 +136,42 @@ pub struct PodInfo {
     pub invalid: Option<String>,
 }
 
-fn terms(ns: &str, l: &Labels, list: Option<&Vec<PodAffinityTerm>>) -> Result<Vec<AffinityTerm>, SelectorError> {
-    list.into_iter().flatten().map(|t| AffinityTerm::new(ns, l, t)).collect()
-}
-
-fn weighted(ns: &str, l: &Labels, list: Option<&Vec<WeightedPodAffinityTerm>>) -> Result<Vec<WeightedAffinityTerm>, SelectorError> {
+fn terms(
+    ns: &str,
+    l: &Labels,
+    list: Option<&Vec<PodAffinityTerm>>,
+) -> Result<Vec<AffinityTerm>, SelectorError> {
     list.into_iter()
         .flatten()
-        .map(|t| Ok(WeightedAffinityTerm { term: AffinityTerm::new(ns, l, &t.pod_affinity_term)?, weight: i64::from(t.weight) }))
+        .map(|t| AffinityTerm::new(ns, l, t))
+        .collect()
+}
+
+fn weighted(
+    ns: &str,
+    l: &Labels,
+    list: Option<&Vec<WeightedPodAffinityTerm>>,
+) -> Result<Vec<WeightedAffinityTerm>, SelectorError> {
+    list.into_iter()
+        .flatten()
+        .map(|t| {
+            Ok(WeightedAffinityTerm {
+                term: AffinityTerm::new(ns, l, &t.pod_affinity_term)?,
+                weight: i64::from(t.weight),
+            })
+        })
         .collect()
 }
 
 fn host_ports(pod: &Pod) -> Vec<HostPort> {
-    let Some(spec) = &pod.spec else { return Vec::new() };
-    let sidecars = spec.init_containers.iter().flatten().filter(|c| c.restart_policy.as_deref() == Some("Always"));
+    let Some(spec) = &pod.spec else {
+        return Vec::new();
+    };
+    let sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"));
     let mut ports: Vec<HostPort> = spec
         .containers
         .iter()
@@ -140,8 +179,16 @@ fn host_ports(pod: &Pod) -> Vec<HostPort> {
         .flat_map(|c| c.ports.iter().flatten())
         .filter_map(|p| {
             let port = p.host_port.filter(|p| *p > 0)?;
-            let ip = p.host_ip.clone().filter(|ip| !ip.is_empty()).unwrap_or_else(|| "0.0.0.0".into());
-            let protocol = p.protocol.clone().filter(|p| !p.is_empty()).unwrap_or_else(|| "TCP".into());
+            let ip = p
+                .host_ip
+                .clone()
+                .filter(|ip| !ip.is_empty())
+                .unwrap_or_else(|| "0.0.0.0".into());
+            let protocol = p
+                .protocol
+                .clone()
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "TCP".into());
             Some(HostPort { ip, protocol, port })
         })
         .collect();
@@ -170,13 +217,46 @@ impl PodInfo {
         let paa = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
         let compiled = (|| -> Result<_, SelectorError> {
             Ok((
-                terms(&namespace, &own_labels, pa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref()))?,
-                terms(&namespace, &own_labels, paa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref()))?,
-                weighted(&namespace, &own_labels, pa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref()))?,
-                weighted(&namespace, &own_labels, paa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref()))?,
+                terms(
+                    &namespace,
+                    &own_labels,
+                    pa.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )?,
+                terms(
+                    &namespace,
+                    &own_labels,
+                    paa.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )?,
+                weighted(
+                    &namespace,
+                    &own_labels,
+                    pa.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )?,
+                weighted(
+                    &namespace,
+                    &own_labels,
+                    paa.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )?,
             ))
         })();
-        let (required_affinity, required_anti_affinity, preferred_affinity, preferred_anti_affinity) = match compiled {
+        let (
+            required_affinity,
+            required_anti_affinity,
+            preferred_affinity,
+            preferred_anti_affinity,
+        ) = match compiled {
             Ok(t) => t,
             Err(e) => {
                 invalid.get_or_insert_with(|| format!("invalid pod affinity: {e}"));
@@ -211,7 +291,11 @@ impl PodInfo {
 
     /// The node the pod is bound to (`""` when pending).
     pub fn node_name(&self) -> &str {
-        self.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default()
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or_default()
     }
 
     /// Whether the pod is being deleted.
@@ -234,17 +318,28 @@ impl PodInfo {
 
     /// `status.nominatedNodeName` (`""` when unset).
     pub fn nominated_node(&self) -> &str {
-        self.pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()).unwrap_or_default()
+        self.pod
+            .status
+            .as_ref()
+            .and_then(|s| s.nominated_node_name.as_deref())
+            .unwrap_or_default()
     }
 }
 
 /// A pod's priority: `spec.priority`, else its PriorityClass's value, else the global default class, else 0.
-pub fn resolve_priority(pod: &Pod, class_value: impl Fn(&str) -> Option<i32>, global_default: Option<i32>) -> i32 {
+pub fn resolve_priority(
+    pod: &Pod,
+    class_value: impl Fn(&str) -> Option<i32>,
+    global_default: Option<i32>,
+) -> i32 {
     let spec = pod.spec.as_ref();
     if let Some(p) = spec.and_then(|s| s.priority) {
         return p;
     }
-    match spec.and_then(|s| s.priority_class_name.as_deref()).filter(|n| !n.is_empty()) {
+    match spec
+        .and_then(|s| s.priority_class_name.as_deref())
+        .filter(|n| !n.is_empty())
+    {
         Some(name) => class_value(name).unwrap_or(0),
         None => global_default.unwrap_or(0),
     }
@@ -255,7 +350,13 @@ pub fn more_important(a: &PodInfo, b: &PodInfo) -> bool {
     if a.priority != b.priority {
         return a.priority > b.priority;
     }
-    let start = |p: &PodInfo| p.pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0);
+    let start = |p: &PodInfo| {
+        p.pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| t.0)
+    };
     match (start(a), start(b)) {
         (Some(x), Some(y)) => x < y,
         (Some(_), None) => true,
@@ -274,31 +375,44 @@ mod tests {
 
     #[test]
     fn affinity_terms_default_to_own_namespace() {
-        let p = pod(json!({"metadata": {"name": "p", "namespace": "ns1", "labels": {"app": "a"}}, "spec": {"containers": [],
+        let p = pod(
+            json!({"metadata": {"name": "p", "namespace": "ns1", "labels": {"app": "a"}}, "spec": {"containers": [],
             "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
                 {"labelSelector": {"matchLabels": {"app": "a"}}, "topologyKey": "kubernetes.io/hostname"}
-            ]}}}}));
+            ]}}}}),
+        );
         let info = PodInfo::new(p.clone(), 0);
         assert_eq!(info.required_anti_affinity.len(), 1);
         assert!(info.required_anti_affinity[0].matches(&info, None));
-        let other_ns = PodInfo::new(pod(json!({"metadata": {"name": "q", "namespace": "ns2", "labels": {"app": "a"}}})), 0);
+        let other_ns = PodInfo::new(
+            pod(json!({"metadata": {"name": "q", "namespace": "ns2", "labels": {"app": "a"}}})),
+            0,
+        );
         assert!(!info.required_anti_affinity[0].matches(&other_ns, None));
         assert!(info.has_affinity() && info.invalid.is_none());
     }
 
     #[test]
     fn namespace_selectors_resolve_against_namespace_labels() {
-        let p = pod(json!({"metadata": {"name": "p", "namespace": "ns1"}, "spec": {"containers": [],
+        let p = pod(
+            json!({"metadata": {"name": "p", "namespace": "ns1"}, "spec": {"containers": [],
             "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
                 {"labelSelector": {}, "namespaceSelector": {"matchLabels": {"team": "x"}}, "topologyKey": "zone"}
-            ]}}}}));
+            ]}}}}),
+        );
         let info = PodInfo::new(p, 0);
         let term = &info.required_affinity[0];
         assert!(term.namespaces.is_empty());
         let team = Labels::from([("team".into(), "x".into())]);
-        let other = PodInfo::new(pod(json!({"metadata": {"name": "q", "namespace": "ns9"}})), 0);
+        let other = PodInfo::new(
+            pod(json!({"metadata": {"name": "q", "namespace": "ns9"}})),
+            0,
+        );
         assert!(term.matches(&other, Some(&team)));
-        let all = HashMap::from([("ns9".to_string(), team.clone()), ("ns8".to_string(), Labels::new())]);
+        let all = HashMap::from([
+            ("ns9".to_string(), team.clone()),
+            ("ns8".to_string(), Labels::new()),
+        ]);
         let resolved = term.with_resolved_namespaces(&all);
         assert_eq!(resolved.namespaces, BTreeSet::from(["ns9".to_string()]));
         assert!(resolved.matches(&other, None));
@@ -310,22 +424,39 @@ mod tests {
             {"name": "c", "ports": [{"containerPort": 80, "hostPort": 8080}, {"containerPort": 53, "hostPort": 53, "protocol": "UDP", "hostIP": "10.0.0.1"}, {"containerPort": 9}]}
         ]}}));
         let info = PodInfo::new(p, 0);
-        assert_eq!(info.host_ports, vec![
-            HostPort { ip: "0.0.0.0".into(), protocol: "TCP".into(), port: 8080 },
-            HostPort { ip: "10.0.0.1".into(), protocol: "UDP".into(), port: 53 },
-        ]);
+        assert_eq!(
+            info.host_ports,
+            vec![
+                HostPort {
+                    ip: "0.0.0.0".into(),
+                    protocol: "TCP".into(),
+                    port: 8080
+                },
+                HostPort {
+                    ip: "10.0.0.1".into(),
+                    protocol: "UDP".into(),
+                    port: 53
+                },
+            ]
+        );
     }
 
     #[test]
     fn invalid_quantities_mark_the_pod() {
-        let p = pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"memory": "1x"}}}]}}));
+        let p = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"memory": "1x"}}}]}}),
+        );
         assert!(PodInfo::new(p, 0).invalid.is_some());
     }
 
     #[test]
     fn priority_resolution_order() {
-        let explicit = pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [], "priority": 7, "priorityClassName": "high"}}));
-        let named = pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [], "priorityClassName": "high"}}));
+        let explicit = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [], "priority": 7, "priorityClassName": "high"}}),
+        );
+        let named = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [], "priorityClassName": "high"}}),
+        );
         let bare = pod(json!({"metadata": {"name": "p"}, "spec": {"containers": []}}));
         let classes = |n: &str| (n == "high").then_some(1000);
         assert_eq!(resolve_priority(&explicit, classes, None), 7);

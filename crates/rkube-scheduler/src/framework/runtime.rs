@@ -14,8 +14,9 @@ use super::pod_info::PodInfo;
 use super::snapshot::{NodeInfo, Snapshot};
 use super::status::{Code, Status};
 use super::{
-    BindPlugin, ClusterEvents, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeScore, PostFilterContext, PostFilterPlugin,
-    PostFilterResult, PreFilterPlugin, QueueSortPlugin, ScorePlugin,
+    BindPlugin, ClusterEvents, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeScore,
+    PostFilterContext, PostFilterPlugin, PostFilterResult, PreFilterPlugin, QueueSortPlugin,
+    ScorePlugin,
 };
 
 /// Below this many nodes every node is filtered; above, a share of them (`minFeasibleNodesToFind`).
@@ -124,7 +125,11 @@ impl Framework {
     }
 
     /// Whether an event can help a pod rejected by `plugins` (an empty set: any event can).
-    pub fn event_may_help<'a>(&self, event: ClusterEvents, plugins: impl IntoIterator<Item = &'a &'static str>) -> bool {
+    pub fn event_may_help<'a>(
+        &self,
+        event: ClusterEvents,
+        plugins: impl IntoIterator<Item = &'a &'static str>,
+    ) -> bool {
         let mut any = false;
         for p in plugins {
             any = true;
@@ -142,13 +147,20 @@ impl Framework {
         }
         let mut percent = self.percentage_of_nodes_to_score;
         if percent == 0 {
-            percent = 50usize.saturating_sub(all / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE);
+            percent = 50usize
+                .saturating_sub(all / 125)
+                .max(MIN_FEASIBLE_NODES_PERCENTAGE);
         }
         (all * percent / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
     }
 
     /// Runs the pre-filter plugins; a rejection is returned with its plugin.
-    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> Status {
+    pub fn run_pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
         for p in &self.pre_filter {
             let s = p.pre_filter(state, pod, snapshot);
             match s.code() {
@@ -175,7 +187,13 @@ impl Framework {
     }
 
     /// Tells the pre-filter extensions that `added` is now on `node`.
-    pub fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) {
+    pub fn run_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &PodInfo,
+        node: &NodeInfo,
+    ) {
         for p in &self.pre_filter {
             if let (false, Some(ext)) = (state.filter_skipped(p.name()), p.extensions()) {
                 ext.add_pod(state, pod, added, node);
@@ -184,7 +202,13 @@ impl Framework {
     }
 
     /// Tells the pre-filter extensions that `removed` left `node`.
-    pub fn run_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, removed: &PodInfo, node: &NodeInfo) {
+    pub fn run_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &PodInfo,
+        node: &NodeInfo,
+    ) {
         for p in &self.pre_filter {
             if let (false, Some(ext)) = (state.filter_skipped(p.name()), p.extensions()) {
                 ext.remove_pod(state, pod, removed, node);
@@ -194,7 +218,13 @@ impl Framework {
 
     /// Filters with the pods nominated to the node (at least as important as `pod`) counted as if placed,
     /// and, when that passes, once more without them (`RunFilterPluginsWithNominatedPods`).
-    pub fn run_filter_with_nominated(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, nominations: &Nominations) -> Status {
+    pub fn run_filter_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominations: &Nominations,
+    ) -> Status {
         if nominations.is_empty() {
             return self.run_filter(state, pod, node);
         }
@@ -245,11 +275,19 @@ impl Framework {
             diagnosis.pre_filter_msg = pre.message();
             diagnosis.unschedulable_plugins.insert(pre.plugin());
             diagnosis.absent = Some(pre);
-            return Err(ScheduleError::Fit(Box::new(FitError { num_all_nodes: all, diagnosis })));
+            return Err(ScheduleError::Fit(Box::new(FitError {
+                num_all_nodes: all,
+                diagnosis,
+            })));
         }
         // A pod that preempted tries its nominated node first.
-        let nominated = Some(pod.nominated_node()).filter(|n| !n.is_empty()).and_then(|n| snapshot.get(n));
-        if let Some(node) = nominated.filter(|n| self.run_filter_with_nominated(state, pod, n, nominations).is_success()) {
+        let nominated = Some(pod.nominated_node())
+            .filter(|n| !n.is_empty())
+            .and_then(|n| snapshot.get(n));
+        if let Some(node) = nominated.filter(|n| {
+            self.run_filter_with_nominated(state, pod, n, nominations)
+                .is_success()
+        }) {
             return Ok(node.name().to_string());
         }
         let wanted = self.num_feasible_nodes_to_find(all);
@@ -268,7 +306,13 @@ impl Framework {
                         break;
                     }
                 }
-                Code::Error => return Err(ScheduleError::Internal(format!("running {}: {}", s.plugin(), s.message()))),
+                Code::Error => {
+                    return Err(ScheduleError::Internal(format!(
+                        "running {}: {}",
+                        s.plugin(),
+                        s.message()
+                    )));
+                }
                 _ => {
                     diagnosis.unschedulable_plugins.insert(s.plugin());
                     diagnosis.node_statuses.insert(index, s);
@@ -277,7 +321,10 @@ impl Framework {
         }
         *start = (first + processed) % all;
         match feasible.len() {
-            0 => Err(ScheduleError::Fit(Box::new(FitError { num_all_nodes: all, diagnosis }))),
+            0 => Err(ScheduleError::Fit(Box::new(FitError {
+                num_all_nodes: all,
+                diagnosis,
+            }))),
             1 => Ok(feasible[0].name().to_string()),
             _ => self.prioritize(state, pod, snapshot, &feasible, rng),
         }
@@ -296,7 +343,13 @@ impl Framework {
             match s.code() {
                 Code::Success => {}
                 Code::Skip => state.skip_score(p.name()),
-                _ => return Err(ScheduleError::Internal(format!("running PreScore {}: {}", p.name(), s.message()))),
+                _ => {
+                    return Err(ScheduleError::Internal(format!(
+                        "running PreScore {}: {}",
+                        p.name(),
+                        s.message()
+                    )));
+                }
             }
         }
         let mut totals = vec![0i64; feasible.len()];
@@ -307,12 +360,18 @@ impl Framework {
             }
             scores.clear();
             for node in feasible {
-                let score = p.score(state, pod, node).map_err(|s| ScheduleError::Internal(format!("running Score {}: {}", p.name(), s.message())))?;
+                let score = p.score(state, pod, node).map_err(|s| {
+                    ScheduleError::Internal(format!("running Score {}: {}", p.name(), s.message()))
+                })?;
                 scores.push(NodeScore { node, score });
             }
             let s = p.normalize(state, pod, &mut scores);
             if !s.is_success() {
-                return Err(ScheduleError::Internal(format!("running NormalizeScore {}: {}", p.name(), s.message())));
+                return Err(ScheduleError::Internal(format!(
+                    "running NormalizeScore {}: {}",
+                    p.name(),
+                    s.message()
+                )));
             }
             for (total, s) in totals.iter_mut().zip(&scores) {
                 if !(0..=MAX_NODE_SCORE).contains(&s.score) {
@@ -372,9 +431,9 @@ impl Framework {
 mod tests {
     use super::*;
     use crate::framework::{Plugin, QueuedPodInfo};
-    use std::collections::BTreeSet;
     use crate::plugins::{self, priority_sort::PrioritySort};
     use crate::testing::{node, pod};
+    use std::collections::BTreeSet;
 
     struct RejectAll;
     impl Plugin for RejectAll {
@@ -387,7 +446,10 @@ mod tests {
     }
     impl PreFilterPlugin for RejectAll {
         fn pre_filter(&self, _: &mut CycleState, _: &PodInfo, _: &Snapshot) -> Status {
-            Status::new(Code::UnschedulableAndUnresolvable, "pod has unbound immediate PersistentVolumeClaims")
+            Status::new(
+                Code::UnschedulableAndUnresolvable,
+                "pod has unbound immediate PersistentVolumeClaims",
+            )
         }
     }
 
@@ -399,7 +461,11 @@ mod tests {
     }
     impl ScorePlugin for PreferName {
         fn score(&self, _: &CycleState, _: &PodInfo, n: &NodeInfo) -> Result<i64, Status> {
-            Ok(if n.name() == self.0 { MAX_NODE_SCORE } else { 0 })
+            Ok(if n.name() == self.0 {
+                MAX_NODE_SCORE
+            } else {
+                0
+            })
         }
     }
 
@@ -418,7 +484,14 @@ mod tests {
 
     fn schedule(fw: &Framework, p: &PodInfo, s: &Snapshot) -> Result<String, ScheduleError> {
         let (mut start, mut rng) = (0, rand::rng());
-        fw.schedule(&mut CycleState::new(), p, s, &Nominations::default(), &mut start, &mut rng)
+        fw.schedule(
+            &mut CycleState::new(),
+            p,
+            s,
+            &Nominations::default(),
+            &mut start,
+            &mut rng,
+        )
     }
 
     #[test]
@@ -429,7 +502,9 @@ mod tests {
         assert_eq!(fw.num_feasible_nodes_to_find(1000), 420);
         assert_eq!(fw.num_feasible_nodes_to_find(5000), 500);
         assert_eq!(fw.num_feasible_nodes_to_find(20000), 1000);
-        let fixed = Framework::builder(Arc::new(PrioritySort)).percentage_of_nodes_to_score(50).build();
+        let fixed = Framework::builder(Arc::new(PrioritySort))
+            .percentage_of_nodes_to_score(50)
+            .build();
         assert_eq!(fixed.num_feasible_nodes_to_find(1000), 500);
     }
 
@@ -437,55 +512,123 @@ mod tests {
     fn first_rejecting_filter_is_reported_per_node() {
         let fw = plugins::profile(Vec::new());
         let s = Snapshot::from_nodes(vec![
-            node("tainted-small").cpu("1").taint("k", "v", "NoSchedule").with_pods(vec![]),
+            node("tainted-small")
+                .cpu("1")
+                .taint("k", "v", "NoSchedule")
+                .with_pods(vec![]),
             node("small").cpu("1").with_pods(vec![]),
         ]);
-        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").cpu("2").info(), &s) else { panic!("expected a fit error") };
-        assert_eq!(fit.diagnosis.unschedulable_plugins, BTreeSet::from(["NodeResourcesFit", "TaintToleration"]));
-        assert_eq!(fit.to_string(), "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}.");
-        assert!(matches!(schedule(&fw, &pod("p").info(), &Snapshot::default()), Err(ScheduleError::NoNodes)));
+        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").cpu("2").info(), &s) else {
+            panic!("expected a fit error")
+        };
+        assert_eq!(
+            fit.diagnosis.unschedulable_plugins,
+            BTreeSet::from(["NodeResourcesFit", "TaintToleration"])
+        );
+        assert_eq!(
+            fit.to_string(),
+            "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}."
+        );
+        assert!(matches!(
+            schedule(&fw, &pod("p").info(), &Snapshot::default()),
+            Err(ScheduleError::NoNodes)
+        ));
     }
 
     #[test]
     fn pre_filter_rejections_apply_to_every_node() {
-        let fw = Framework::builder(Arc::new(PrioritySort)).pre_filter(Arc::new(RejectAll)).build();
-        let s = Snapshot::from_nodes(vec![node("a").with_pods(vec![]), node("b").with_pods(vec![])]);
-        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").info(), &s) else { panic!("expected a fit error") };
-        assert_eq!(fit.to_string(), "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
-        assert_eq!(fit.diagnosis.status_of(1).map(Status::code), Some(Code::UnschedulableAndUnresolvable));
+        let fw = Framework::builder(Arc::new(PrioritySort))
+            .pre_filter(Arc::new(RejectAll))
+            .build();
+        let s = Snapshot::from_nodes(vec![
+            node("a").with_pods(vec![]),
+            node("b").with_pods(vec![]),
+        ]);
+        let Err(ScheduleError::Fit(fit)) = schedule(&fw, &pod("p").info(), &s) else {
+            panic!("expected a fit error")
+        };
+        assert_eq!(
+            fit.to_string(),
+            "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+        );
+        assert_eq!(
+            fit.diagnosis.status_of(1).map(Status::code),
+            Some(Code::UnschedulableAndUnresolvable)
+        );
         let plugins = BTreeSet::from(["RejectAll"]);
         assert!(fw.event_may_help(ClusterEvents::POD_DELETE, plugins.iter()));
         assert!(!fw.event_may_help(ClusterEvents::NODE_ADD, plugins.iter()));
-        assert!(fw.event_may_help(ClusterEvents::NODE_ADD, BTreeSet::new().iter()), "no known rejector: any change may help");
+        assert!(
+            fw.event_may_help(ClusterEvents::NODE_ADD, BTreeSet::new().iter()),
+            "no known rejector: any change may help"
+        );
     }
 
     #[test]
     fn weighted_scores_pick_the_node_and_invalid_pods_error() {
-        let fw = Framework::builder(Arc::new(PrioritySort)).score(Arc::new(PreferName("b")), 5).build();
-        let s = Snapshot::from_nodes(vec![node("a").with_pods(vec![]), node("b").with_pods(vec![]), node("c").with_pods(vec![])]);
+        let fw = Framework::builder(Arc::new(PrioritySort))
+            .score(Arc::new(PreferName("b")), 5)
+            .build();
+        let s = Snapshot::from_nodes(vec![
+            node("a").with_pods(vec![]),
+            node("b").with_pods(vec![]),
+            node("c").with_pods(vec![]),
+        ]);
         for _ in 0..5 {
-            assert_eq!(schedule(&fw, &pod("p").info(), &s).ok().as_deref(), Some("b"));
+            assert_eq!(
+                schedule(&fw, &pod("p").info(), &s).ok().as_deref(),
+                Some("b")
+            );
         }
         let bad = pod("p").memory("lots").info();
-        assert!(matches!(schedule(&fw, &bad, &s), Err(ScheduleError::Internal(_))));
+        assert!(matches!(
+            schedule(&fw, &bad, &s),
+            Err(ScheduleError::Internal(_))
+        ));
     }
 
     #[test]
     fn search_rotates_over_large_clusters() {
         let fw = plugins::profile(Vec::new());
-        let s = Snapshot::from_nodes((0..400).map(|i| node(&format!("n{i:03}")).with_pods(vec![])).collect());
+        let s = Snapshot::from_nodes(
+            (0..400)
+                .map(|i| node(&format!("n{i:03}")).with_pods(vec![]))
+                .collect(),
+        );
         let (mut start, mut rng) = (0, rand::rng());
         let p = pod("p").info();
-        assert!(fw.schedule(&mut CycleState::new(), &p, &s, &Nominations::default(), &mut start, &mut rng).is_ok());
+        assert!(
+            fw.schedule(
+                &mut CycleState::new(),
+                &p,
+                &s,
+                &Nominations::default(),
+                &mut start,
+                &mut rng
+            )
+            .is_ok()
+        );
         // 400 nodes: 50 - 3 = 47% -> stop after 188 feasible nodes, and start there next time.
         assert_eq!(start, 188);
-        assert!(fw.schedule(&mut CycleState::new(), &p, &s, &Nominations::default(), &mut start, &mut rng).is_ok());
+        assert!(
+            fw.schedule(
+                &mut CycleState::new(),
+                &p,
+                &s,
+                &Nominations::default(),
+                &mut start,
+                &mut rng
+            )
+            .is_ok()
+        );
         assert_eq!(start, 376);
     }
 
     #[test]
     fn queue_sort_and_bind_plugins_are_exposed() {
-        let fw = Framework::builder(Arc::new(PrioritySort)).bind(Arc::new(SkipBinder)).build();
+        let fw = Framework::builder(Arc::new(PrioritySort))
+            .bind(Arc::new(SkipBinder))
+            .build();
         let qp = |name: &str, prio| QueuedPodInfo {
             pod: pod(name).priority(prio).info(),
             timestamp: std::time::Instant::now(),
@@ -494,7 +637,9 @@ mod tests {
             unschedulable_plugins: BTreeSet::new(),
         };
         assert!(fw.queue_sort().less(&qp("a", 2), &qp("b", 1)));
-        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
         let s = rt.block_on(fw.run_bind(&pod("p").info(), "n"));
         assert_eq!(s.code(), Code::Error, "every bind plugin skipped");
     }

@@ -48,9 +48,15 @@ impl HostPortInfo {
     /// Whether binding `p` would clash with a used port (`0.0.0.0` clashes with every IP).
     pub fn conflicts(&self, p: &HostPort) -> bool {
         if p.ip == ALL_IPS {
-            return self.used.keys().any(|u| u.protocol == p.protocol && u.port == p.port);
+            return self
+                .used
+                .keys()
+                .any(|u| u.protocol == p.protocol && u.port == p.port);
         }
-        let wildcard = HostPort { ip: ALL_IPS.to_string(), ..p.clone() };
+        let wildcard = HostPort {
+            ip: ALL_IPS.to_string(),
+            ..p.clone()
+        };
         self.used.contains_key(p) || self.used.contains_key(&wildcard)
     }
 
@@ -104,7 +110,11 @@ impl NodeInfo {
             tracing::warn!(node = %self.name, error = %e, "unreadable allocatable quantity counted as zero");
         }
         self.allocatable = allocatable;
-        self.unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        self.unschedulable = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false);
         self.ready = match ready_status(&node) {
             "True" => "True",
             "Unknown" => "Unknown",
@@ -134,7 +144,8 @@ impl NodeInfo {
         let at = self.pods.iter().position(|p| p.key == key)?;
         let pod = self.pods.swap_remove(at);
         self.pods_with_affinity.retain(|p| p.key != key);
-        self.pods_with_required_anti_affinity.retain(|p| p.key != key);
+        self.pods_with_required_anti_affinity
+            .retain(|p| p.key != key);
         self.requested.sub(pod.resource());
         self.non_zero_requested.sub(&pod.requests.non_zero);
         for p in &pod.host_ports {
@@ -281,7 +292,9 @@ impl Snapshot {
 
     /// Placed pods by namespace and label set.
     pub fn pod_groups(&self) -> impl Iterator<Item = (&str, &Labels, &PodGroup)> {
-        self.groups.iter().map(|((ns, labels), g)| (ns.as_str(), labels, g))
+        self.groups
+            .iter()
+            .map(|((ns, labels), g)| (ns.as_str(), labels, g))
     }
 
     /// Every node.
@@ -343,7 +356,9 @@ impl Snapshot {
 
     /// Removes a node; returns the pods that were on it.
     pub(crate) fn remove_node(&mut self, name: &str) -> Vec<Arc<PodInfo>> {
-        let Some(i) = self.index.remove(name) else { return Vec::new() };
+        let Some(i) = self.index.remove(name) else {
+            return Vec::new();
+        };
         let removed = self.nodes.swap_remove(i);
         if let Some(moved) = self.nodes.get(i) {
             self.index.insert(moved.name.clone(), i);
@@ -359,7 +374,9 @@ impl Snapshot {
 
     /// Places a pod on a known node; returns false when the node is unknown.
     pub(crate) fn add_pod(&mut self, node: &str, pod: Arc<PodInfo>) -> bool {
-        let Some(&i) = self.index.get(node) else { return false };
+        let Some(&i) = self.index.get(node) else {
+            return false;
+        };
         if !pod.required_anti_affinity.is_empty() {
             self.required_anti_affinity_pods += 1;
         }
@@ -404,12 +421,19 @@ mod tests {
     #[test]
     fn host_port_conflicts_follow_wildcards() {
         let mut used = HostPortInfo::default();
-        let hp = |ip: &str, port| HostPort { ip: ip.into(), protocol: "TCP".into(), port };
+        let hp = |ip: &str, port| HostPort {
+            ip: ip.into(),
+            protocol: "TCP".into(),
+            port,
+        };
         used.add(&hp("10.0.0.1", 80));
         assert!(used.conflicts(&hp("10.0.0.1", 80)));
         assert!(used.conflicts(&hp("0.0.0.0", 80)));
         assert!(!used.conflicts(&hp("10.0.0.2", 80)));
-        assert!(!used.conflicts(&HostPort { protocol: "UDP".into(), ..hp("10.0.0.1", 80) }));
+        assert!(!used.conflicts(&HostPort {
+            protocol: "UDP".into(),
+            ..hp("10.0.0.1", 80)
+        }));
         used.add(&hp("0.0.0.0", 90));
         assert!(used.conflicts(&hp("10.0.0.9", 90)));
         used.remove(&hp("0.0.0.0", 90));
@@ -444,11 +468,17 @@ mod tests {
         assert_eq!(s.get("c").map(|n| n.name()), Some("c"));
         assert_eq!(s.get("b").map(|n| n.name()), Some("b"));
         assert!(s.get("a").is_none());
-        assert_eq!(s.domains("kubernetes.io/hostname").map(|d| d.len()), Some(2));
+        assert_eq!(
+            s.domains("kubernetes.io/hostname").map(|d| d.len()),
+            Some(2)
+        );
         s.upsert_node(node("b").label("zone", "z1").build());
         assert_eq!(s.domains("zone").and_then(|d| d.get("z1")), Some(&1));
         s.upsert_node(node("b").label("zone", "z2").build());
-        assert!(s.domains("zone").is_some_and(|d| d.len() == 1 && d.contains_key("z2")));
+        assert!(
+            s.domains("zone")
+                .is_some_and(|d| d.len() == 1 && d.contains_key("z2"))
+        );
         assert_eq!(s.remove_node("c").len(), 1);
         assert!(!s.has_required_anti_affinity_pods());
         assert_eq!(s.len(), 1);
@@ -457,18 +487,29 @@ mod tests {
 
     #[test]
     fn pod_groups_count_identical_label_sets_per_node() {
-        let mut s = Snapshot::from_nodes(vec![NodeInfo::new(node("a").build()), NodeInfo::new(node("b").build())]);
+        let mut s = Snapshot::from_nodes(vec![
+            NodeInfo::new(node("a").build()),
+            NodeInfo::new(node("b").build()),
+        ]);
         s.add_pod("a", pod("w1").label("app", "web").info());
         s.add_pod("a", pod("w2").label("app", "web").terminating().info());
         s.add_pod("b", pod("w3").label("app", "web").info());
         s.add_pod("b", pod("d1").label("app", "db").info());
-        let web: Vec<_> = s.pod_groups().filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web")).collect();
+        let web: Vec<_> = s
+            .pod_groups()
+            .filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web"))
+            .collect();
         assert_eq!(web.len(), 1);
         assert_eq!(web[0].2.per_node.get("a"), Some(&(2, 1)));
         assert_eq!(web[0].2.per_node.get("b"), Some(&(1, 1)));
         s.remove_pod("a", "default/w2");
         s.remove_pod("a", "default/w1");
-        assert_eq!(s.pod_groups().filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web")).count(), 1);
+        assert_eq!(
+            s.pod_groups()
+                .filter(|(_, l, _)| l.get("app").map(String::as_str) == Some("web"))
+                .count(),
+            1
+        );
         s.remove_node("b");
         assert_eq!(s.pod_groups().count(), 0);
     }

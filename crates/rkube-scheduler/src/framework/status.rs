@@ -29,22 +29,38 @@ pub struct Status {
 impl Status {
     /// Success.
     pub fn success() -> Status {
-        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+        Status {
+            code: Code::Success,
+            reasons: Vec::new(),
+            plugin: "",
+        }
     }
 
     /// Skip: the plugin does not apply to this pod.
     pub fn skip() -> Status {
-        Status { code: Code::Skip, reasons: Vec::new(), plugin: "" }
+        Status {
+            code: Code::Skip,
+            reasons: Vec::new(),
+            plugin: "",
+        }
     }
 
     /// A status with one reason.
     pub fn new(code: Code, reason: impl Into<Cow<'static, str>>) -> Status {
-        Status { code, reasons: vec![reason.into()], plugin: "" }
+        Status {
+            code,
+            reasons: vec![reason.into()],
+            plugin: "",
+        }
     }
 
     /// A status with several reasons (each counted separately in the summary).
     pub fn with_reasons(code: Code, reasons: Vec<Cow<'static, str>>) -> Status {
-        Status { code, reasons, plugin: "" }
+        Status {
+            code,
+            reasons,
+            plugin: "",
+        }
     }
 
     /// An internal error.
@@ -85,6 +101,9 @@ impl Status {
 
     /// Whether the pod was rejected (resolvable or not).
     pub fn is_rejected(&self) -> bool {
-        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+        matches!(
+            self.code,
+            Code::Unschedulable | Code::UnschedulableAndUnresolvable
+        )
     }
 }

@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::framework::{
-    Code, CycleState, Diagnosis, FitError, NodeInfo, Plugin, PodInfo, PostFilterContext, PostFilterPlugin, PostFilterResult,
-    Status, more_important,
+    Code, CycleState, Diagnosis, FitError, NodeInfo, Plugin, PodInfo, PostFilterContext,
+    PostFilterPlugin, PostFilterResult, Status, more_important,
 };
 
 /// Plugin name.
@@ -42,23 +42,42 @@ struct Candidate {
 /// Whether a pod is going away because the scheduler preempted it.
 fn terminating_by_preemption(p: &PodInfo) -> bool {
     p.terminating()
-        && p.pod.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
-            c.iter().any(|c| c.type_ == "DisruptionTarget" && c.reason.as_deref() == Some(PREEMPTION_REASON))
-        })
+        && p.pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c.type_ == "DisruptionTarget" && c.reason.as_deref() == Some(PREEMPTION_REASON)
+                })
+            })
 }
 
 /// `PodEligibleToPreemptOthers`: `None` when the pod may preempt, else why not.
 fn not_eligible(ctx: &PostFilterContext<'_>) -> Option<&'static str> {
     let pod = ctx.pod;
-    if pod.pod.spec.as_ref().and_then(|s| s.preemption_policy.as_deref()) == Some("Never") {
+    if pod
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.preemption_policy.as_deref())
+        == Some("Never")
+    {
         return Some("not eligible due to preemptionPolicy=Never.");
     }
     let nominated = pod.nominated_node();
     if nominated.is_empty() {
         return None;
     }
-    let index = ctx.snapshot.nodes().iter().position(|n| n.name() == nominated);
-    if index.and_then(|i| ctx.diagnosis.status_of(i)).is_some_and(|s| s.code() == Code::UnschedulableAndUnresolvable) {
+    let index = ctx
+        .snapshot
+        .nodes()
+        .iter()
+        .position(|n| n.name() == nominated);
+    if index
+        .and_then(|i| ctx.diagnosis.status_of(i))
+        .is_some_and(|s| s.code() == Code::UnschedulableAndUnresolvable)
+    {
         return None;
     }
     let node = ctx.snapshot.get(nominated)?;
@@ -69,12 +88,20 @@ fn not_eligible(ctx: &PostFilterContext<'_>) -> Option<&'static str> {
 }
 
 /// `SelectVictimsOnNode`: the fewest, least important lower-priority pods whose removal lets the pod fit.
-fn select_victims(ctx: &PostFilterContext<'_>, node: &NodeInfo) -> Result<Vec<Arc<PodInfo>>, Status> {
+fn select_victims(
+    ctx: &PostFilterContext<'_>,
+    node: &NodeInfo,
+) -> Result<Vec<Arc<PodInfo>>, Status> {
     let fw = ctx.framework;
     let pod = ctx.pod;
     let mut info = node.clone();
     let mut state: CycleState = ctx.state.clone();
-    let mut potential: Vec<Arc<PodInfo>> = info.pods().iter().filter(|p| p.priority < pod.priority).cloned().collect();
+    let mut potential: Vec<Arc<PodInfo>> = info
+        .pods()
+        .iter()
+        .filter(|p| p.priority < pod.priority)
+        .cloned()
+        .collect();
     if potential.is_empty() {
         return Err(Status::new(Code::UnschedulableAndUnresolvable, NO_VICTIMS));
     }
@@ -99,14 +126,20 @@ fn select_victims(ctx: &PostFilterContext<'_>, node: &NodeInfo) -> Result<Vec<Ar
     for p in potential {
         info.add_pod(p.clone());
         fw.run_add_pod(&mut state, pod, &p, &info);
-        if !fw.run_filter_with_nominated(&state, pod, &info, ctx.nominations).is_success() {
+        if !fw
+            .run_filter_with_nominated(&state, pod, &info, ctx.nominations)
+            .is_success()
+        {
             info.remove_pod(&p.key);
             fw.run_remove_pod(&mut state, pod, &p, &info);
             victims.push(p);
         }
     }
     if victims.is_empty() {
-        return Err(Status::error(format!("expected at least one victim pod on node {:?}", node.name())));
+        return Err(Status::error(format!(
+            "expected at least one victim pod on node {:?}",
+            node.name()
+        )));
     }
     Ok(victims)
 }
@@ -116,14 +149,25 @@ fn select_victims(ctx: &PostFilterContext<'_>, node: &NodeInfo) -> Result<Vec<Ar
 fn pick(candidates: Vec<Candidate>) -> Option<Candidate> {
     let criteria: [&dyn Fn(&Candidate) -> i128; 4] = [
         &|c| -i128::from(c.victims.first().map_or(i32::MIN, |v| v.priority)),
-        &|c| -c.victims.iter().map(|v| i128::from(v.priority) + (1i128 << 31)).sum::<i128>(),
+        &|c| {
+            -c.victims
+                .iter()
+                .map(|v| i128::from(v.priority) + (1i128 << 31))
+                .sum::<i128>()
+        },
         &|c| -(c.victims.len() as i128),
         &|c| {
             let top = c.victims.first().map_or(i32::MIN, |v| v.priority);
             c.victims
                 .iter()
                 .filter(|v| v.priority == top)
-                .map(|v| v.pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map_or(i128::MAX, |t| t.0.as_nanosecond()))
+                .map(|v| {
+                    v.pod
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.start_time.as_ref())
+                        .map_or(i128::MAX, |t| t.0.as_nanosecond())
+                })
                 .min()
                 .unwrap_or(i128::MAX)
         },
@@ -140,9 +184,15 @@ fn pick(candidates: Vec<Candidate>) -> Option<Candidate> {
 }
 
 fn not_helpful_result(ctx: &PostFilterContext<'_>, statuses: Diagnosis) -> PostFilterResult {
-    let fit = FitError { num_all_nodes: ctx.snapshot.len(), diagnosis: statuses };
+    let fit = FitError {
+        num_all_nodes: ctx.snapshot.len(),
+        diagnosis: statuses,
+    };
     PostFilterResult {
-        status: Status::new(Code::Unschedulable, Cow::Owned(format!("preemption: {fit}"))),
+        status: Status::new(
+            Code::Unschedulable,
+            Cow::Owned(format!("preemption: {fit}")),
+        ),
         nominated_node: Some(String::new()),
         victims: Vec::new(),
         clear_nominations: Vec::new(),
@@ -160,7 +210,11 @@ impl PostFilterPlugin for DefaultPreemption {
             };
         }
         let potential: Vec<usize> = (0..ctx.snapshot.len())
-            .filter(|i| ctx.diagnosis.status_of(*i).is_some_and(|s| s.code() == Code::Unschedulable))
+            .filter(|i| {
+                ctx.diagnosis
+                    .status_of(*i)
+                    .is_some_and(|s| s.code() == Code::Unschedulable)
+            })
             .collect();
         let mut dry_run = Diagnosis {
             absent: Some(Status::new(Code::UnschedulableAndUnresolvable, NOT_HELPFUL)),
@@ -169,14 +223,19 @@ impl PostFilterPlugin for DefaultPreemption {
         if potential.is_empty() {
             return not_helpful_result(ctx, dry_run);
         }
-        let wanted = (potential.len() * MIN_CANDIDATE_NODES_PERCENTAGE / 100).max(MIN_CANDIDATE_NODES_ABSOLUTE).min(potential.len());
+        let wanted = (potential.len() * MIN_CANDIDATE_NODES_PERCENTAGE / 100)
+            .max(MIN_CANDIDATE_NODES_ABSOLUTE)
+            .min(potential.len());
         let mut candidates = Vec::new();
         for i in 0..potential.len() {
             let index = potential[(ctx.offset + i) % potential.len()];
             let node = &ctx.snapshot.nodes()[index];
             match select_victims(ctx, node) {
                 Ok(victims) => {
-                    candidates.push(Candidate { node: node.name().to_string(), victims });
+                    candidates.push(Candidate {
+                        node: node.name().to_string(),
+                        victims,
+                    });
                     if candidates.len() >= wanted {
                         break;
                     }
@@ -186,9 +245,16 @@ impl PostFilterPlugin for DefaultPreemption {
                 }
             }
         }
-        let Some(best) = pick(candidates) else { return not_helpful_result(ctx, dry_run) };
-        let clear_nominations =
-            ctx.nominations.for_node(&best.node).iter().filter(|p| p.priority < ctx.pod.priority).cloned().collect();
+        let Some(best) = pick(candidates) else {
+            return not_helpful_result(ctx, dry_run);
+        };
+        let clear_nominations = ctx
+            .nominations
+            .for_node(&best.node)
+            .iter()
+            .filter(|p| p.priority < ctx.pod.priority)
+            .cloned()
+            .collect();
         PostFilterResult {
             status: Status::success(),
             nominated_node: Some(best.node),
@@ -206,11 +272,18 @@ mod tests {
     use crate::testing::{node, pod};
     use serde_json::json;
 
-    fn fail(fw: &Framework, p: &PodInfo, snapshot: &Snapshot, nominations: &Nominations) -> PostFilterResult {
+    fn fail(
+        fw: &Framework,
+        p: &PodInfo,
+        snapshot: &Snapshot,
+        nominations: &Nominations,
+    ) -> PostFilterResult {
         let mut state = CycleState::new();
         let mut start = 0;
         let mut rng = rand::rng();
-        let Err(ScheduleError::Fit(fit)) = fw.schedule(&mut state, p, snapshot, nominations, &mut start, &mut rng) else {
+        let Err(ScheduleError::Fit(fit)) =
+            fw.schedule(&mut state, p, snapshot, nominations, &mut start, &mut rng)
+        else {
             panic!("expected the pod not to fit");
         };
         let ctx = PostFilterContext {
@@ -237,23 +310,37 @@ mod tests {
                 pod("low2").on("a").cpu("1").priority(2).info(),
                 pod("mid").on("a").cpu("1").priority(50).info(),
             ]),
-            node("b").cpu("4").with_pods(vec![pod("high").on("b").cpu("4").priority(200).info()]),
+            node("b")
+                .cpu("4")
+                .with_pods(vec![pod("high").on("b").cpu("4").priority(200).info()]),
         ]);
         let p = pod("p").cpu("2").priority(100).info();
         let r = fail(&framework(), &p, &snapshot, &Nominations::default());
         assert!(r.status.is_success(), "{:?}", r.status);
         assert_eq!(r.nominated_node.as_deref(), Some("a"));
         // Removing low1 (2 cpu) is enough; low2 and mid are reprieved.
-        assert_eq!(r.victims.iter().map(|v| v.name()).collect::<Vec<_>>(), vec!["low1"]);
+        assert_eq!(
+            r.victims.iter().map(|v| v.name()).collect::<Vec<_>>(),
+            vec!["low1"]
+        );
     }
 
     #[test]
     fn picks_the_node_with_lower_priority_victims() {
         let snapshot = Snapshot::from_nodes(vec![
-            node("a").cpu("2").with_pods(vec![pod("x").on("a").cpu("2").priority(20).info()]),
-            node("b").cpu("2").with_pods(vec![pod("y").on("b").cpu("2").priority(10).info()]),
+            node("a")
+                .cpu("2")
+                .with_pods(vec![pod("x").on("a").cpu("2").priority(20).info()]),
+            node("b")
+                .cpu("2")
+                .with_pods(vec![pod("y").on("b").cpu("2").priority(10).info()]),
         ]);
-        let r = fail(&framework(), &pod("p").cpu("2").priority(100).info(), &snapshot, &Nominations::default());
+        let r = fail(
+            &framework(),
+            &pod("p").cpu("2").priority(100).info(),
+            &snapshot,
+            &Nominations::default(),
+        );
         assert_eq!(r.nominated_node.as_deref(), Some("b"));
         assert_eq!(r.victims.len(), 1);
     }
@@ -262,21 +349,40 @@ mod tests {
     fn not_helpful_when_every_rejection_is_unresolvable() {
         let snapshot = Snapshot::from_nodes(vec![
             node("a").cpu("1").with_pods(vec![]),
-            node("b").taint("node-role.kubernetes.io/control-plane", "", "NoSchedule").with_pods(vec![]),
-            node("c").taint("node-role.kubernetes.io/control-plane", "", "NoSchedule").with_pods(vec![]),
+            node("b")
+                .taint("node-role.kubernetes.io/control-plane", "", "NoSchedule")
+                .with_pods(vec![]),
+            node("c")
+                .taint("node-role.kubernetes.io/control-plane", "", "NoSchedule")
+                .with_pods(vec![]),
         ]);
-        let r = fail(&framework(), &pod("big").cpu("2").info(), &snapshot, &Nominations::default());
-        assert_eq!(r.status.message(), "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+        let r = fail(
+            &framework(),
+            &pod("big").cpu("2").info(),
+            &snapshot,
+            &Nominations::default(),
+        );
+        assert_eq!(
+            r.status.message(),
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
         assert_eq!(r.nominated_node.as_deref(), Some(""));
     }
 
     #[test]
     fn reports_nodes_without_victims() {
         let snapshot = Snapshot::from_nodes(vec![
-            node("a").cpu("2").with_pods(vec![pod("x").on("a").cpu("2").priority(100).info()]),
+            node("a")
+                .cpu("2")
+                .with_pods(vec![pod("x").on("a").cpu("2").priority(100).info()]),
             node("b").cpu("1").with_pods(vec![]),
         ]);
-        let r = fail(&framework(), &pod("p").cpu("2").priority(100).info(), &snapshot, &Nominations::default());
+        let r = fail(
+            &framework(),
+            &pod("p").cpu("2").priority(100).info(),
+            &snapshot,
+            &Nominations::default(),
+        );
         assert_eq!(
             r.status.message(),
             "preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
@@ -285,22 +391,43 @@ mod tests {
 
     #[test]
     fn never_policy_and_terminating_victims_stop_preemption() {
-        let snapshot = Snapshot::from_nodes(vec![node("a").cpu("2").with_pods(vec![pod("x").on("a").cpu("2").info()])]);
-        let never = pod("p").cpu("2").priority(10).spec("preemptionPolicy", json!("Never")).info();
+        let snapshot = Snapshot::from_nodes(vec![
+            node("a")
+                .cpu("2")
+                .with_pods(vec![pod("x").on("a").cpu("2").info()]),
+        ]);
+        let never = pod("p")
+            .cpu("2")
+            .priority(10)
+            .spec("preemptionPolicy", json!("Never"))
+            .info();
         let r = fail(&framework(), &never, &snapshot, &Nominations::default());
-        assert_eq!(r.status.message(), "preemption: not eligible due to preemptionPolicy=Never.");
+        assert_eq!(
+            r.status.message(),
+            "preemption: not eligible due to preemptionPolicy=Never."
+        );
         let dying = pod("x")
             .on("a")
             .cpu("2")
             .terminating()
-            .spec("containers", json!([{"name": "c", "resources": {"requests": {"cpu": "2"}}}]))
+            .spec(
+                "containers",
+                json!([{"name": "c", "resources": {"requests": {"cpu": "2"}}}]),
+            )
             .build();
         let mut dying = (*dying).clone();
         dying.status = serde_json::from_value(json!({"conditions": [{"type": "DisruptionTarget", "status": "True", "reason": PREEMPTION_REASON}]})).ok();
-        let snapshot = Snapshot::from_nodes(vec![node("a").cpu("2").with_pods(vec![Arc::new(PodInfo::new(Arc::new(dying), 0))])]);
+        let snapshot = Snapshot::from_nodes(vec![
+            node("a")
+                .cpu("2")
+                .with_pods(vec![Arc::new(PodInfo::new(Arc::new(dying), 0))]),
+        ]);
         let waiting = pod("p").cpu("2").priority(10).nominated("a").info();
         let r = fail(&framework(), &waiting, &snapshot, &Nominations::default());
-        assert_eq!(r.status.message(), "preemption: not eligible due to a terminating pod on the nominated node.");
+        assert_eq!(
+            r.status.message(),
+            "preemption: not eligible due to a terminating pod on the nominated node."
+        );
     }
 
     #[test]
@@ -309,10 +436,16 @@ mod tests {
             pod("web1").label("app", "web").on("a").priority(1).info(),
             pod("other").on("a").priority(1).info(),
         ])]);
-        let p = pod("p").priority(10).anti_affinity_host("app", "web").info();
+        let p = pod("p")
+            .priority(10)
+            .anti_affinity_host("app", "web")
+            .info();
         let r = fail(&framework(), &p, &snapshot, &Nominations::default());
         assert!(r.status.is_success());
-        assert_eq!(r.victims.iter().map(|v| v.name()).collect::<Vec<_>>(), vec!["web1"]);
+        assert_eq!(
+            r.victims.iter().map(|v| v.name()).collect::<Vec<_>>(),
+            vec!["web1"]
+        );
     }
 
     #[test]
@@ -324,9 +457,31 @@ mod tests {
         let (mut start, mut rng) = (0, rand::rng());
         let fw = framework();
         let lower = pod("lower").cpu("1").priority(50).info();
-        assert!(matches!(fw.schedule(&mut state, &lower, &snapshot, &nominations, &mut start, &mut rng), Err(ScheduleError::Fit(_))));
+        assert!(matches!(
+            fw.schedule(
+                &mut state,
+                &lower,
+                &snapshot,
+                &nominations,
+                &mut start,
+                &mut rng
+            ),
+            Err(ScheduleError::Fit(_))
+        ));
         let higher = pod("higher").cpu("1").priority(500).info();
         let mut state = CycleState::new();
-        assert_eq!(fw.schedule(&mut state, &higher, &snapshot, &nominations, &mut start, &mut rng).ok().as_deref(), Some("a"));
+        assert_eq!(
+            fw.schedule(
+                &mut state,
+                &higher,
+                &snapshot,
+                &nominations,
+                &mut start,
+                &mut rng
+            )
+            .ok()
+            .as_deref(),
+            Some("a")
+        );
     }
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::framework::{
-    ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, NodeScore, Plugin, PodInfo, PreFilterPlugin, ScorePlugin,
-    Snapshot, Status, default_normalize,
+    ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, NodeScore, Plugin, PodInfo,
+    PreFilterPlugin, ScorePlugin, Snapshot, Status, default_normalize,
 };
 use crate::selectors::{NodeSelectorTermMatcher, RequiredNodeAffinity};
 
@@ -57,18 +57,32 @@ impl FilterPlugin for NodeAffinity {
 }
 
 impl ScorePlugin for NodeAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[&NodeInfo], _snapshot: &Snapshot) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _nodes: &[&NodeInfo],
+        _snapshot: &Snapshot,
+    ) -> Status {
         let terms: Vec<(NodeSelectorTermMatcher, i64)> = pod
             .pod
             .spec
             .as_ref()
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| na.preferred_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|na| {
+                na.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .into_iter()
             .flatten()
             .filter(|t| t.weight != 0)
-            .map(|t| (NodeSelectorTermMatcher::new(&t.preference), i64::from(t.weight)))
+            .map(|t| {
+                (
+                    NodeSelectorTermMatcher::new(&t.preference),
+                    i64::from(t.weight),
+                )
+            })
             .collect();
         if terms.is_empty() {
             return Status::skip();
@@ -78,11 +92,23 @@ impl ScorePlugin for NodeAffinity {
     }
 
     fn score(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let terms = state.read::<Preferred>(PRE_SCORE_KEY).ok_or_else(|| Status::error("NodeAffinity pre-score state missing"))?;
-        Ok(terms.0.iter().filter(|(t, _)| t.matches(node.node())).map(|(_, w)| w).sum())
+        let terms = state
+            .read::<Preferred>(PRE_SCORE_KEY)
+            .ok_or_else(|| Status::error("NodeAffinity pre-score state missing"))?;
+        Ok(terms
+            .0
+            .iter()
+            .filter(|(t, _)| t.matches(node.node()))
+            .map(|(_, w)| w)
+            .sum())
     }
 
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore<'_>]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         default_normalize(scores, false);
         Status::success()
     }
@@ -96,7 +122,10 @@ mod tests {
 
     fn run_filter(p: &PodInfo, n: &NodeInfo) -> Status {
         let mut s = CycleState::new();
-        match NodeAffinity.pre_filter(&mut s, p, &Snapshot::default()).code() {
+        match NodeAffinity
+            .pre_filter(&mut s, p, &Snapshot::default())
+            .code()
+        {
             Code::Skip => Status::success(),
             _ => NodeAffinity.filter(&s, p, n),
         }
@@ -104,12 +133,21 @@ mod tests {
 
     #[test]
     fn node_selector_and_required_affinity() {
-        let ssd = node("a").label("disk", "ssd").label("zone", "z1").with_pods(vec![]);
-        let hdd = node("b").label("disk", "hdd").label("zone", "z1").with_pods(vec![]);
+        let ssd = node("a")
+            .label("disk", "ssd")
+            .label("zone", "z1")
+            .with_pods(vec![]);
+        let hdd = node("b")
+            .label("disk", "hdd")
+            .label("zone", "z1")
+            .with_pods(vec![]);
         let p = pod("p").node_selector("disk", "ssd").info();
         assert!(run_filter(&p, &ssd).is_success());
         let r = run_filter(&p, &hdd);
-        assert_eq!((r.code(), r.message().as_str()), (Code::UnschedulableAndUnresolvable, REASON));
+        assert_eq!(
+            (r.code(), r.message().as_str()),
+            (Code::UnschedulableAndUnresolvable, REASON)
+        );
         let p = pod("p")
             .spec("affinity", json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
                 {"matchExpressions": [{"key": "disk", "operator": "NotIn", "values": ["ssd"]}]}
@@ -122,7 +160,10 @@ mod tests {
 
     #[test]
     fn preferred_terms_add_weights_and_normalize() {
-        let a = node("a").label("zone", "z1").label("disk", "ssd").with_pods(vec![]);
+        let a = node("a")
+            .label("zone", "z1")
+            .label("disk", "ssd")
+            .with_pods(vec![]);
         let b = node("b").label("zone", "z1").with_pods(vec![]);
         let c = node("c").with_pods(vec![]);
         let p = pod("p")
@@ -133,12 +174,37 @@ mod tests {
             .info();
         let nodes = [&a, &b, &c];
         let mut state = CycleState::new();
-        assert!(NodeAffinity.pre_score(&mut state, &p, &nodes, &Snapshot::default()).is_success());
-        let mut scores: Vec<NodeScore<'_>> =
-            nodes.iter().map(|n| NodeScore { node: n, score: NodeAffinity.score(&state, &p, n).unwrap_or(-1) }).collect();
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![40, 10, 0]);
+        assert!(
+            NodeAffinity
+                .pre_score(&mut state, &p, &nodes, &Snapshot::default())
+                .is_success()
+        );
+        let mut scores: Vec<NodeScore<'_>> = nodes
+            .iter()
+            .map(|n| NodeScore {
+                node: n,
+                score: NodeAffinity.score(&state, &p, n).unwrap_or(-1),
+            })
+            .collect();
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            vec![40, 10, 0]
+        );
         NodeAffinity.normalize(&state, &p, &mut scores);
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![100, 25, 0]);
-        assert_eq!(NodeAffinity.pre_score(&mut CycleState::new(), &pod("q").info(), &nodes, &Snapshot::default()).code(), Code::Skip);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            vec![100, 25, 0]
+        );
+        assert_eq!(
+            NodeAffinity
+                .pre_score(
+                    &mut CycleState::new(),
+                    &pod("q").info(),
+                    &nodes,
+                    &Snapshot::default()
+                )
+                .code(),
+            Code::Skip
+        );
     }
 }

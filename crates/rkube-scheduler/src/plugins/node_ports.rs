@@ -1,7 +1,10 @@
 //! NodePorts: a pod asking for host ports only goes where those ports (per
 //! IP and protocol, `0.0.0.0` meaning all) are still free.
 
-use crate::framework::{ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, PreFilterPlugin, Snapshot, Status};
+use crate::framework::{
+    ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, PreFilterPlugin,
+    Snapshot, Status,
+};
 
 /// Plugin name.
 pub const NAME: &str = "NodePorts";
@@ -22,13 +25,21 @@ impl Plugin for NodePorts {
 
 impl PreFilterPlugin for NodePorts {
     fn pre_filter(&self, _state: &mut CycleState, pod: &PodInfo, _snapshot: &Snapshot) -> Status {
-        if pod.host_ports.is_empty() { Status::skip() } else { Status::success() }
+        if pod.host_ports.is_empty() {
+            Status::skip()
+        } else {
+            Status::success()
+        }
     }
 }
 
 impl FilterPlugin for NodePorts {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if pod.host_ports.iter().any(|p| node.used_ports().conflicts(p)) {
+        if pod
+            .host_ports
+            .iter()
+            .any(|p| node.used_ports().conflicts(p))
+        {
             Status::new(Code::Unschedulable, REASON)
         } else {
             Status::success()
@@ -48,8 +59,20 @@ mod tests {
         let free = node("b").with_pods(vec![pod("other").on("b").host_port(9090).info()]);
         let p = pod("p").host_port(8080).info();
         let r = NodePorts.filter(&s, &p, &busy);
-        assert_eq!((r.code(), r.message().as_str()), (Code::Unschedulable, REASON));
+        assert_eq!(
+            (r.code(), r.message().as_str()),
+            (Code::Unschedulable, REASON)
+        );
         assert!(NodePorts.filter(&s, &p, &free).is_success());
-        assert_eq!(NodePorts.pre_filter(&mut CycleState::new(), &pod("q").info(), &Snapshot::default()).code(), Code::Skip);
+        assert_eq!(
+            NodePorts
+                .pre_filter(
+                    &mut CycleState::new(),
+                    &pod("q").info(),
+                    &Snapshot::default()
+                )
+                .code(),
+            Code::Skip
+        );
     }
 }

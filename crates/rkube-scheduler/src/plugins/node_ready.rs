@@ -8,7 +8,9 @@
 use k8s_openapi::api::core::v1::Taint;
 
 use super::taint_toleration::{taints_of, tolerated, tolerations_of, untolerated_message};
-use crate::framework::{ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{
+    ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Status,
+};
 
 /// Plugin name.
 pub const NAME: &str = "NodeReady";
@@ -39,11 +41,18 @@ impl FilterPlugin for NodeReady {
         if taints_of(node).iter().any(|t| t.key == key) {
             return Status::success();
         }
-        let taint = Taint { key: key.into(), effect: "NoSchedule".into(), ..Default::default() };
+        let taint = Taint {
+            key: key.into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
         if tolerated(tolerations_of(pod), &taint) {
             return Status::success();
         }
-        Status::new(Code::UnschedulableAndUnresolvable, untolerated_message(key, ""))
+        Status::new(
+            Code::UnschedulableAndUnresolvable,
+            untolerated_message(key, ""),
+        )
     }
 }
 
@@ -56,14 +65,36 @@ mod tests {
     fn not_ready_nodes_act_as_tainted() {
         let s = CycleState::new();
         let p = pod("p").info();
-        assert!(NodeReady.filter(&s, &p, &node("n").with_pods(vec![])).is_success());
+        assert!(
+            NodeReady
+                .filter(&s, &p, &node("n").with_pods(vec![]))
+                .is_success()
+        );
         let r = NodeReady.filter(&s, &p, &node("n").ready("False").with_pods(vec![]));
-        assert_eq!(r.message(), "node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+        assert_eq!(
+            r.message(),
+            "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+        );
         let r = NodeReady.filter(&s, &p, &node("n").ready("Unknown").with_pods(vec![]));
-        assert_eq!(r.message(), "node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
-        let tolerant = pod("p").toleration(NOT_READY, "Exists", "", "NoSchedule").info();
-        assert!(NodeReady.filter(&s, &tolerant, &node("n").ready("False").with_pods(vec![])).is_success());
-        let tainted = node("n").ready("False").taint(NOT_READY, "", "NoSchedule").with_pods(vec![]);
-        assert!(NodeReady.filter(&s, &p, &tainted).is_success(), "left to TaintToleration");
+        assert_eq!(
+            r.message(),
+            "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
+        );
+        let tolerant = pod("p")
+            .toleration(NOT_READY, "Exists", "", "NoSchedule")
+            .info();
+        assert!(
+            NodeReady
+                .filter(&s, &tolerant, &node("n").ready("False").with_pods(vec![]))
+                .is_success()
+        );
+        let tainted = node("n")
+            .ready("False")
+            .taint(NOT_READY, "", "NoSchedule")
+            .with_pods(vec![]);
+        assert!(
+            NodeReady.filter(&s, &p, &tainted).is_success(),
+            "left to TaintToleration"
+        );
     }
 }

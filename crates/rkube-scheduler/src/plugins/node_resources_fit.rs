@@ -5,7 +5,10 @@
 
 use std::borrow::Cow;
 
-use crate::framework::{ClusterEvents, Code, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, ScorePlugin, Status};
+use crate::framework::{
+    ClusterEvents, Code, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo,
+    ScorePlugin, Status,
+};
 use crate::resource::{CPU, MEMORY, Resource};
 
 /// Plugin name.
@@ -29,15 +32,31 @@ pub fn insufficient(requests: &Resource, node: &NodeInfo) -> Vec<Insufficient> {
     let used = node.requested();
     let mut out = Vec::new();
     if node.pods().len() as i64 + 1 > alloc.allowed_pods {
-        out.push(Insufficient { reason: Cow::Borrowed("Too many pods"), unresolvable: false });
+        out.push(Insufficient {
+            reason: Cow::Borrowed("Too many pods"),
+            unresolvable: false,
+        });
     }
     let mut check = |reason: Cow<'static, str>, want: i64, have: i64, taken: i64| {
         if want > 0 && want > have - taken {
-            out.push(Insufficient { reason, unresolvable: want > have });
+            out.push(Insufficient {
+                reason,
+                unresolvable: want > have,
+            });
         }
     };
-    check(Cow::Borrowed("Insufficient cpu"), requests.milli_cpu, alloc.milli_cpu, used.milli_cpu);
-    check(Cow::Borrowed("Insufficient memory"), requests.memory, alloc.memory, used.memory);
+    check(
+        Cow::Borrowed("Insufficient cpu"),
+        requests.milli_cpu,
+        alloc.milli_cpu,
+        used.milli_cpu,
+    );
+    check(
+        Cow::Borrowed("Insufficient memory"),
+        requests.memory,
+        alloc.memory,
+        used.memory,
+    );
     check(
         Cow::Borrowed("Insufficient ephemeral-storage"),
         requests.ephemeral_storage,
@@ -47,7 +66,12 @@ pub fn insufficient(requests: &Resource, node: &NodeInfo) -> Vec<Insufficient> {
     for (name, want) in &requests.scalar {
         let have = alloc.scalar.get(name).copied().unwrap_or(0);
         let taken = used.scalar.get(name).copied().unwrap_or(0);
-        check(Cow::Owned(format!("Insufficient {name}")), *want, have, taken);
+        check(
+            Cow::Owned(format!("Insufficient {name}")),
+            *want,
+            have,
+            taken,
+        );
     }
     out
 }
@@ -65,7 +89,10 @@ impl Plugin for NodeResourcesFit {
         NAME
     }
     fn events(&self) -> ClusterEvents {
-        ClusterEvents::NODE_ADD | ClusterEvents::NODE_ALLOCATABLE | ClusterEvents::POD_DELETE | ClusterEvents::POD_RESIZE
+        ClusterEvents::NODE_ADD
+            | ClusterEvents::NODE_ALLOCATABLE
+            | ClusterEvents::POD_DELETE
+            | ClusterEvents::POD_RESIZE
     }
 }
 
@@ -75,7 +102,11 @@ impl FilterPlugin for NodeResourcesFit {
         if missing.is_empty() {
             return Status::success();
         }
-        let code = if missing.iter().any(|m| m.unresolvable) { Code::UnschedulableAndUnresolvable } else { Code::Unschedulable };
+        let code = if missing.iter().any(|m| m.unresolvable) {
+            Code::UnschedulableAndUnresolvable
+        } else {
+            Code::Unschedulable
+        };
         Status::with_reasons(code, missing.into_iter().map(|m| m.reason).collect())
     }
 }
@@ -111,8 +142,15 @@ mod tests {
     #[test]
     fn counts_pods_already_on_the_node() {
         let s = CycleState::new();
-        let n = node("n").cpu("2").memory("4Gi").with_pods(vec![pod("a").on("n").cpu("1500m").memory("1Gi").info()]);
-        assert!(NodeResourcesFit.filter(&s, &pod("p").cpu("500m").info(), &n).is_success());
+        let n = node("n")
+            .cpu("2")
+            .memory("4Gi")
+            .with_pods(vec![pod("a").on("n").cpu("1500m").memory("1Gi").info()]);
+        assert!(
+            NodeResourcesFit
+                .filter(&s, &pod("p").cpu("500m").info(), &n)
+                .is_success()
+        );
         let r = NodeResourcesFit.filter(&s, &pod("p").cpu("501m").memory("4Gi").info(), &n);
         assert_eq!(r.code(), Code::Unschedulable);
         assert_eq!(reasons(&r), vec!["Insufficient cpu", "Insufficient memory"]);
@@ -132,14 +170,32 @@ mod tests {
             .allocatable("pods", "1")
             .allocatable("example.com/gpu", "2")
             .allocatable("ephemeral-storage", "10Gi")
-            .with_pods(vec![pod("a").on("n").requests("example.com/gpu", "1").info()]);
-        let p = pod("p").requests("example.com/gpu", "2").requests("ephemeral-storage", "11Gi").info();
+            .with_pods(vec![
+                pod("a").on("n").requests("example.com/gpu", "1").info(),
+            ]);
+        let p = pod("p")
+            .requests("example.com/gpu", "2")
+            .requests("ephemeral-storage", "11Gi")
+            .info();
         let r = NodeResourcesFit.filter(&CycleState::new(), &p, &n);
-        assert_eq!(reasons(&r), vec!["Too many pods", "Insufficient ephemeral-storage", "Insufficient example.com/gpu"]);
+        assert_eq!(
+            reasons(&r),
+            vec![
+                "Too many pods",
+                "Insufficient ephemeral-storage",
+                "Insufficient example.com/gpu"
+            ]
+        );
         assert_eq!(r.code(), Code::UnschedulableAndUnresolvable);
         let unknown = pod("p").requests("vendor.io/fpga", "1").info();
         let r = NodeResourcesFit.filter(&CycleState::new(), &unknown, &node("m").with_pods(vec![]));
-        assert_eq!((reasons(&r), r.code()), (vec!["Insufficient vendor.io/fpga".to_string()], Code::UnschedulableAndUnresolvable));
+        assert_eq!(
+            (reasons(&r), r.code()),
+            (
+                vec!["Insufficient vendor.io/fpga".to_string()],
+                Code::UnschedulableAndUnresolvable
+            )
+        );
     }
 
     #[test]
@@ -147,7 +203,10 @@ mod tests {
         let n = node("n").cpu("2").with_pods(vec![]);
         let p = pod("p")
             .cpu("500m")
-            .spec("initContainers", serde_json::json!([{"name": "i", "resources": {"requests": {"cpu": "1500m"}}}]))
+            .spec(
+                "initContainers",
+                serde_json::json!([{"name": "i", "resources": {"requests": {"cpu": "1500m"}}}]),
+            )
             .spec("overhead", serde_json::json!({"cpu": "600m"}))
             .info();
         let r = NodeResourcesFit.filter(&CycleState::new(), &p, &n);
@@ -158,13 +217,19 @@ mod tests {
     fn least_allocated_prefers_emptier_nodes() {
         let s = CycleState::new();
         let empty = node("a").cpu("4").memory("8Gi").with_pods(vec![]);
-        let busy = node("b").cpu("4").memory("8Gi").with_pods(vec![pod("x").on("b").cpu("2").memory("4Gi").info()]);
+        let busy = node("b")
+            .cpu("4")
+            .memory("8Gi")
+            .with_pods(vec![pod("x").on("b").cpu("2").memory("4Gi").info()]);
         let p = pod("p").cpu("1").memory("2Gi").info();
         // (4-1)/4 = 75 for both resources on the empty node; (4-3)/4 = 25 on the busy one.
         assert_eq!(NodeResourcesFit.score(&s, &p, &empty).ok(), Some(75));
         assert_eq!(NodeResourcesFit.score(&s, &p, &busy).ok(), Some(25));
         // Missing requests count as 100m / 200Mi.
         let best_effort = pod("q").info();
-        assert_eq!(NodeResourcesFit.score(&s, &best_effort, &empty).ok(), Some((97 + 97) / 2));
+        assert_eq!(
+            NodeResourcesFit.score(&s, &best_effort, &empty).ok(),
+            Some((97 + 97) / 2)
+        );
     }
 }

@@ -4,7 +4,9 @@
 use k8s_openapi::api::core::v1::Taint;
 
 use super::taint_toleration::{tolerated, tolerations_of};
-use crate::framework::{ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Status};
+use crate::framework::{
+    ClusterEvents, Code, CycleState, FilterPlugin, NodeInfo, Plugin, PodInfo, Status,
+};
 
 /// Plugin name.
 pub const NAME: &str = "NodeUnschedulable";
@@ -51,9 +53,27 @@ mod tests {
         let s = CycleState::new();
         let cordoned = node("n").unschedulable().with_pods(vec![]);
         let r = NodeUnschedulable.filter(&s, &pod("p").info(), &cordoned);
-        assert_eq!((r.code(), r.message().as_str()), (Code::UnschedulableAndUnresolvable, REASON));
-        let tolerant = pod("p").toleration("node.kubernetes.io/unschedulable", "Exists", "", "NoSchedule").info();
-        assert!(NodeUnschedulable.filter(&s, &tolerant, &cordoned).is_success());
-        assert!(NodeUnschedulable.filter(&s, &pod("p").info(), &node("m").with_pods(vec![])).is_success());
+        assert_eq!(
+            (r.code(), r.message().as_str()),
+            (Code::UnschedulableAndUnresolvable, REASON)
+        );
+        let tolerant = pod("p")
+            .toleration(
+                "node.kubernetes.io/unschedulable",
+                "Exists",
+                "",
+                "NoSchedule",
+            )
+            .info();
+        assert!(
+            NodeUnschedulable
+                .filter(&s, &tolerant, &cordoned)
+                .is_success()
+        );
+        assert!(
+            NodeUnschedulable
+                .filter(&s, &pod("p").info(), &node("m").with_pods(vec![]))
+                .is_success()
+        );
     }
 }

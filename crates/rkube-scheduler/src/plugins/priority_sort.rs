@@ -17,7 +17,8 @@ impl Plugin for PrioritySort {
 
 impl QueueSortPlugin for PrioritySort {
     fn less(&self, a: &QueuedPodInfo, b: &QueuedPodInfo) -> bool {
-        a.pod.priority > b.pod.priority || (a.pod.priority == b.pod.priority && a.timestamp < b.timestamp)
+        a.pod.priority > b.pod.priority
+            || (a.pod.priority == b.pod.priority && a.timestamp < b.timestamp)
     }
 }
 
