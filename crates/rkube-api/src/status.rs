@@ -5,6 +5,10 @@ use serde_json::{Value, json};
 
 use crate::field_error::FieldError;
 
+/// Why a write based on an old resourceVersion was refused.
+const STALE: &str =
+    "the object has been modified; please apply your changes to the latest version and try again";
+
 /// An error the API server returns to a client as a `metav1.Status`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -86,12 +90,12 @@ impl ApiError {
 
     /// The stale-resourceVersion conflict text Kubernetes uses.
     pub fn stale(group: &str, plural: &str, name: &str) -> Self {
-        Self::conflict(
-            group,
-            plural,
-            name,
-            "the object has been modified; please apply your changes to the latest version and try again",
-        )
+        Self::conflict(group, plural, name, STALE)
+    }
+
+    /// Whether this is the stale-resourceVersion conflict (worth retrying on fresh data).
+    pub fn is_stale(&self) -> bool {
+        self.reason == "Conflict" && self.message.ends_with(STALE)
     }
 
     /// 422 `<Kind> "<name>" is invalid: <field errors>`.

@@ -641,7 +641,7 @@ impl Registry {
                 .write_update(t, name, new, &old, current.mod_revision, dry_run)
                 .await
             {
-                Err(e) if e.reason == "Conflict" && attempt < WRITE_RETRIES => attempt += 1,
+                Err(e) if e.is_stale() && attempt < WRITE_RETRIES => attempt += 1,
                 other => return other,
             }
         }
@@ -694,10 +694,9 @@ impl Registry {
         loop {
             match self.delete_once(t, name, opts).await {
                 Err(e)
-                    if e.reason == "Conflict"
+                    if e.is_stale()
                         && opts.precondition_rv.is_none()
-                        && attempt < WRITE_RETRIES
-                        && e.message.ends_with("try again") =>
+                        && attempt < WRITE_RETRIES =>
                 {
                     attempt += 1;
                 }
